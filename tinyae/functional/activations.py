@@ -1,0 +1,193 @@
+"""Activations: sigmoid, tanh, relu, leaky_relu, softplus, log_sigmoid, softmax and log_softmax.
+
+The exponential ones are written so that ``exp`` only ever sees a non-positive number: with
+``e = exp(-|x|)`` (always in (0, 1]) nothing overflows, for any finite x, in float32 or float64.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tinyae.tensor import Context, Function, Tensor
+
+__all__ = ["leaky_relu", "log_sigmoid", "log_softmax", "relu", "sigmoid", "softmax", "softplus", "tanh"]
+
+
+def stable_sigmoid(xp: Any, x: Any, e: Any) -> Any:
+    """sigma(x) from ``e = exp(-|x|)``: 1/(1+e) for x >= 0 and e/(1+e) below, neither of which overflows."""
+    r = 1 / (1 + e)
+    return xp.where(x >= 0, r, e * r)
+
+
+class Sigmoid(Function):
+    """``y = 1 / (1 + e^-x)``; dy/dx = y (1 - y), computed from the saved output."""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any) -> Any:
+        xp = ctx.xp
+        y = stable_sigmoid(xp, x, xp.exp(-xp.abs(x)))
+        ctx.save(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (y,) = ctx.saved
+        return grad * y * (1 - y)
+
+
+class Tanh(Function):
+    """``y = tanh x``; dy/dx = 1 - y^2."""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any) -> Any:
+        y = ctx.xp.tanh(x)
+        ctx.save(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (y,) = ctx.saved
+        return grad * (1 - y * y)
+
+
+class ReLU(Function):
+    """``y = max(x, 0)``; dy/dx = 1 where x > 0, else 0 (relu'(0) = 0, as in PyTorch)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any) -> Any:
+        y = ctx.xp.maximum(x, 0)
+        ctx.save(y)  # y > 0 exactly where x > 0
+        return y
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (y,) = ctx.saved
+        return ctx.xp.where(y > 0, grad, 0)
+
+
+class LeakyReLU(Function):
+    """``y = x`` where x > 0, else ``slope * x``; dy/dx = 1 or ``slope`` (``slope`` at 0)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, slope: float) -> Any:
+        ctx.save(x)
+        ctx.slope = slope
+        return ctx.xp.where(x > 0, x, slope * x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (x,) = ctx.saved
+        return ctx.xp.where(x > 0, grad, ctx.slope * grad)
+
+
+class Softplus(Function):
+    """``y = log(1 + e^x)`` as ``max(x, 0) + log1p(e^-|x|)`` (no overflow); dy/dx = sigmoid(x)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any) -> Any:
+        xp = ctx.xp
+        e = xp.exp(-xp.abs(x))
+        ctx.save(x, e)
+        return xp.maximum(x, 0) + xp.log1p(e)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        x, e = ctx.saved
+        return grad * stable_sigmoid(ctx.xp, x, e)
+
+
+class LogSigmoid(Function):
+    """``y = log sigmoid(x)`` as ``min(x, 0) - log1p(e^-|x|)``; dy/dx = 1 - sigmoid(x) = sigmoid(-x)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any) -> Any:
+        xp = ctx.xp
+        e = xp.exp(-xp.abs(x))
+        ctx.save(x, e)
+        return xp.minimum(x, 0) - xp.log1p(e)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        x, e = ctx.saved
+        return grad * stable_sigmoid(ctx.xp, -x, e)
+
+
+def stable_log_softmax(xp: Any, x: Any, axis: int) -> Any:
+    """log softmax with the maximum subtracted first, so that exp never overflows."""
+    top = xp.max(x, axis=axis, keepdims=True)
+    top = xp.where(xp.isfinite(top), top, 0)  # a row of all -inf would otherwise give inf - inf = nan
+    shifted = x - top
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """``y_i = x_i - log sum_j e^x_j`` along ``axis``; dx = g - softmax * sum(g)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, axis: int) -> Any:
+        y = stable_log_softmax(ctx.xp, x, axis)
+        ctx.save(y)
+        ctx.axis = axis
+        return y
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        xp = ctx.xp
+        (y,) = ctx.saved
+        return grad - xp.exp(y) * xp.sum(grad, axis=ctx.axis, keepdims=True)
+
+
+class Softmax(Function):
+    """``y_i = e^x_i / sum_j e^x_j`` along ``axis``; dx = y * (g - sum(g * y))."""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, axis: int) -> Any:
+        y = ctx.xp.exp(stable_log_softmax(ctx.xp, x, axis))
+        ctx.save(y)
+        ctx.axis = axis
+        return y
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (y,) = ctx.saved
+        return y * (grad - ctx.xp.sum(grad * y, axis=ctx.axis, keepdims=True))
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """Elementwise logistic function ``1 / (1 + e^-x)``, in (0, 1); stable for any finite x."""
+    return Sigmoid.apply(x)
+
+
+def tanh(x: Tensor) -> Tensor:
+    """Elementwise hyperbolic tangent, in (-1, 1)."""
+    return Tanh.apply(x)
+
+
+def relu(x: Tensor) -> Tensor:
+    """Elementwise ``max(x, 0)``; its derivative at 0 is taken as 0."""
+    return ReLU.apply(x)
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """Elementwise ``x`` for x > 0 and ``negative_slope * x`` otherwise."""
+    return LeakyReLU.apply(x, slope=float(negative_slope))
+
+
+def softplus(x: Tensor) -> Tensor:
+    """Elementwise ``log(1 + e^x)``, a smooth ReLU; its derivative is ``sigmoid(x)``."""
+    return Softplus.apply(x)
+
+
+def log_sigmoid(x: Tensor) -> Tensor:
+    """Elementwise ``log sigmoid(x) = -softplus(-x)``, finite for any finite x."""
+    return LogSigmoid.apply(x)
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """Log-probabilities of a softmax along ``axis`` (same shape as x)."""
+    return LogSoftmax.apply(x, axis=axis)
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """Probabilities ``e^x / sum e^x`` along ``axis`` (same shape as x, each slice sums to 1)."""
+    return Softmax.apply(x, axis=axis)

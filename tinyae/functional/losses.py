@@ -1,0 +1,258 @@
+"""Losses: reconstruction (mse, l2, binary cross-entropy), KL terms, and softmax cross-entropy.
+
+Each elementwise loss is one fused op with a hand-written derivative (so that no log of 0 or exp of a big
+number is ever evaluated), followed by the reduction PyTorch users expect: ``reduction="mean"`` (default),
+``"sum"`` or ``"none"``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tinyae.tensor import Context, Function, OpError, Tensor
+
+__all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "gaussian_kl",
+    "kl_sparsity",
+    "l2_loss",
+    "mse_loss",
+]
+
+REDUCTIONS = ("mean", "sum", "none")
+LOG_FLOOR = -100.0  # PyTorch's BCELoss clamps log(p) here, so that p = 0 costs 100, not infinity
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise OpError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def _same_shape(name: str, a: Any, b: Any) -> None:
+    if tuple(a.shape) != tuple(b.shape):
+        raise OpError(f"{name}: input of shape {tuple(a.shape)} and target of shape {tuple(b.shape)} differ")
+
+
+class SquaredError(Function):
+    """``(a - b)^2`` elementwise; d/da = 2 (a - b), d/db = -2 (a - b)."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Any, b: Any) -> Any:
+        _same_shape("mse_loss", a, b)
+        diff = a - b
+        ctx.save(diff)
+        return diff * diff
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
+        (diff,) = ctx.saved
+        g = 2 * grad * diff
+        return g, -g
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Mean (or sum) of the squared differences ``(input - target)^2``; shapes must match."""
+    return _reduce(SquaredError.apply(input, target), reduction)
+
+
+class L2Loss(Function):
+    """``0.5 * sum(x^2)``; d/dx = x."""
+
+    @staticmethod
+    def forward(ctx: Context, x: Any) -> Any:
+        ctx.save(x)
+        return 0.5 * ctx.xp.sum(x * x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (x,) = ctx.saved
+        return grad * x
+
+
+def l2_loss(x: Tensor) -> Tensor:
+    """Half the sum of squares, ``0.5 * sum(x^2)``, as TensorFlow's ``tf.nn.l2_loss`` (a scalar)."""
+    return L2Loss.apply(x)
+
+
+class BinaryCrossEntropy(Function):
+    """``-(y log p + (1 - y) log(1 - p))`` with each log clamped at -100 (so p in {0, 1} stays finite).
+
+    d/dp = -y/p + (1 - y)/(1 - p), where each term counts only while its log is above the clamp;
+    d/dy = log(1 - p) - log p (clamped logs).
+    """
+
+    @staticmethod
+    def forward(ctx: Context, p: Any, y: Any) -> Any:
+        _same_shape("binary_cross_entropy", p, y)
+        xp = ctx.xp
+        log_p, log_q = _clamped_log(xp, p), _clamped_log(xp, 1 - p)
+        ctx.save(p, y, log_p, log_q)
+        return -(y * log_p + (1 - y) * log_q)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
+        xp = ctx.xp
+        p, y, log_p, log_q = ctx.saved
+        live_p, live_q = log_p > LOG_FLOOR, log_q > LOG_FLOOR
+        # divide only where the log was not clamped; elsewhere the derivative is 0 and 1/0 is never formed
+        d_p = xp.where(live_q, (1 - y) / xp.where(live_q, 1 - p, 1), 0) - xp.where(
+            live_p, y / xp.where(live_p, p, 1), 0
+        )
+        return grad * d_p, grad * (log_q - log_p)
+
+
+def _clamped_log(xp: Any, p: Any) -> Any:
+    positive = p > 0
+    return xp.maximum(xp.where(positive, xp.log(xp.where(positive, p, 1)), LOG_FLOOR), LOG_FLOOR)
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Cross-entropy between probabilities ``input`` in [0, 1] and targets in [0, 1] (same shape).
+
+    Prefer :func:`binary_cross_entropy_with_logits` when you have the logits: it is exact where this
+    one has to clamp.
+    """
+    return _reduce(BinaryCrossEntropy.apply(input, target), reduction)
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """BCE of ``sigmoid(x)`` against y, as ``max(x, 0) - x y + log1p(e^-|x|)``: exact and finite for any x.
+
+    d/dx = sigmoid(x) - y, d/dy = -x.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, y: Any) -> Any:
+        _same_shape("binary_cross_entropy_with_logits", x, y)
+        xp = ctx.xp
+        e = xp.exp(-xp.abs(x))
+        ctx.save(x, y, e)
+        return xp.maximum(x, 0) - x * y + xp.log1p(e)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
+        x, y, e = ctx.saved
+        r = 1 / (1 + e)
+        sigma = ctx.xp.where(x >= 0, r, e * r)  # stable sigmoid from the saved e
+        return grad * (sigma - y), -grad * x
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """``binary_cross_entropy(sigmoid(input), target)`` computed from the logits, stably (same shapes)."""
+    return _reduce(BinaryCrossEntropyWithLogits.apply(input, target), reduction)
+
+
+class GaussianKL(Function):
+    """Per-sample KL(N(mu, e^log_var) || N(0, 1)) = 0.5 * sum(mu^2 + e^log_var - 1 - log_var), last axis.
+
+    ``expm1(v) - v`` computes ``e^v - 1 - v`` without the cancellation near v = 0.
+    d/dmu = mu, d/dlog_var = 0.5 * expm1(log_var).
+    """
+
+    @staticmethod
+    def forward(ctx: Context, mu: Any, log_var: Any) -> Any:
+        _same_shape("gaussian_kl", mu, log_var)
+        xp = ctx.xp
+        em1 = xp.expm1(log_var)
+        ctx.save(mu, em1)
+        return 0.5 * xp.sum(mu * mu + (em1 - log_var), axis=-1)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
+        mu, em1 = ctx.saved
+        g = ctx.xp.expand_dims(grad, axis=-1)
+        return g * mu, 0.5 * g * em1
+
+
+def gaussian_kl(mu: Tensor, log_var: Tensor, reduction: str = "mean") -> Tensor:
+    """KL divergence from N(mu, exp(log_var)) to the standard normal, summed over the latent (last) axis.
+
+    Shapes: mu and log_var (batch, latent).  ``reduction="mean"`` averages the per-sample KL over the
+    batch, ``"sum"`` adds it up, ``"none"`` returns it per sample, shape (batch,).
+    """
+    return _reduce(GaussianKL.apply(mu, log_var), reduction)
+
+
+class SparsityKL(Function):
+    """``rho log(rho / q) + (1 - rho) log((1 - rho) / (1 - q))`` per hidden unit, q the mean activation.
+
+    d/dq = -rho/q + (1 - rho)/(1 - q).  q is clipped into [eps, 1 - eps] (eps the dtype's machine
+    epsilon) so that a dead or saturated unit costs a large finite penalty instead of infinity.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, q: Any, rho: float) -> Any:
+        xp = ctx.xp
+        eps = float(xp.finfo(q.dtype).eps)
+        q = xp.clip(q, eps, 1 - eps)
+        ctx.save(q)
+        ctx.rho = rho
+        return rho * xp.log(rho / q) + (1 - rho) * xp.log((1 - rho) / (1 - q))
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        (q,) = ctx.saved
+        rho = ctx.rho
+        return grad * ((1 - rho) / (1 - q) - rho / q)
+
+
+def kl_sparsity(rho_hat: Tensor, rho: float, reduction: str = "sum") -> Tensor:
+    """The sparse autoencoder's penalty: sum over hidden units of KL(rho || rho_hat_j) between Bernoullis.
+
+    ``rho_hat`` (hidden,) holds each unit's mean activation over the batch, in (0, 1); ``rho`` is the
+    target activation, a number in (0, 1).  ``reduction="sum"`` (default, as UFLDL) or ``"none"``.
+    """
+    if not 0.0 < rho < 1.0:
+        raise OpError(f"kl_sparsity: rho must be in (0, 1), got {rho}")
+    return _reduce(SparsityKL.apply(rho_hat, rho=float(rho)), reduction)
+
+
+class CrossEntropy(Function):
+    """Per-sample ``-log softmax(logits)[label]``; d/dlogits = softmax(logits) - onehot(label).
+
+    The labels are turned into a one-hot mask by comparison with ``arange(classes)``: no scatter or
+    fancy indexing, which the Array API (and so CuPy code written against it) does not promise.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, logits: Any, labels: Any) -> Any:
+        xp = ctx.xp
+        onehot = _one_hot(xp, logits, labels)
+        top = xp.max(logits, axis=-1, keepdims=True)  # subtract the row max so that exp cannot overflow
+        shifted = logits - top
+        log_probs = shifted - xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))
+        ctx.save(log_probs, onehot)
+        return -xp.sum(onehot * log_probs, axis=-1)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, None]:
+        xp = ctx.xp
+        log_probs, onehot = ctx.saved
+        return xp.expand_dims(grad, axis=-1) * (xp.exp(log_probs) - onehot), None
+
+
+def _one_hot(xp: Any, logits: Any, labels: Any) -> Any:
+    if logits.ndim != 2 or tuple(labels.shape) != (logits.shape[0],):
+        raise OpError(
+            f"cross_entropy needs logits (batch, classes) and labels (batch,), got {tuple(logits.shape)} "
+            f"and {tuple(labels.shape)}"
+        )
+    if not xp.isdtype(labels.dtype, "integral"):
+        raise OpError(f"cross_entropy needs integer class labels, got dtype {labels.dtype}")
+    classes = logits.shape[1]
+    if bool(xp.any((labels < 0) | (labels >= classes))):
+        raise OpError(f"cross_entropy: labels must lie in [0, {classes}) for {classes} classes")
+    hits = xp.expand_dims(labels, axis=-1) == xp.arange(classes, dtype=labels.dtype)
+    return xp.astype(hits, logits.dtype)
+
+
+def cross_entropy(logits: Tensor, labels: Tensor | Any, reduction: str = "mean") -> Tensor:
+    """Softmax cross-entropy of (batch, classes) logits against integer class labels of shape (batch,)."""
+    return _reduce(CrossEntropy.apply(logits, labels), reduction)

@@ -1,0 +1,123 @@
+"""Batch normalisation as one pure op: it returns the updated running averages instead of writing them."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from tinyae.tensor import Context, Function, OpError, Tensor
+
+__all__ = ["BatchNormResult", "batch_norm"]
+
+
+class BatchNormResult(NamedTuple):
+    """What :func:`batch_norm` returns: the normalised batch and the running averages to keep."""
+
+    output: Tensor
+    running_mean: Tensor
+    running_var: Tensor
+
+
+class BatchNorm(Function):
+    """``y = gamma * (x - mean) / sqrt(var + eps) + beta`` per feature of a (batch, features) input.
+
+    Training: mean and (biased) var of this batch, so every sample's output depends on every other
+    sample's input; with ``xhat`` the normalised input and ``dxhat = g * gamma``,
+    ``dx = (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) / sqrt(var + eps)``.
+    Evaluation: the running averages, so the op is a fixed affine map: ``dx = dxhat / sqrt(var + eps)``.
+    Both: ``dgamma = sum(g * xhat)``, ``dbeta = sum(g)`` over the batch.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context,
+        x: Any,
+        gamma: Any,
+        beta: Any,
+        running_mean: Any,
+        running_var: Any,
+        training: bool,
+        momentum: float,
+        eps: float,
+    ) -> Any:
+        xp = ctx.xp
+        if x.ndim != 2 or tuple(running_mean.shape) != (x.shape[1],):
+            raise OpError(
+                f"batch_norm needs x of shape (batch, features) and running statistics of shape (features,), "
+                f"got x {tuple(x.shape)} and running_mean {tuple(running_mean.shape)}"
+            )
+        if training:
+            n = x.shape[0]
+            if n < 2:
+                raise OpError(
+                    f"batch_norm in training mode needs more than one sample, got x {tuple(x.shape)}"
+                )
+            mean = xp.mean(x, axis=0)
+            centered = x - mean
+            var = xp.mean(centered * centered, axis=0)
+            # running averages take the unbiased variance, as PyTorch and Keras do
+            new_mean = (1 - momentum) * running_mean + momentum * mean
+            new_var = (1 - momentum) * running_var + momentum * (var * (n / (n - 1)))
+        else:
+            centered = x - running_mean
+            var = running_var
+            new_mean, new_var = running_mean, running_var
+        inv_std = 1 / xp.sqrt(var + eps)
+        xhat = centered * inv_std
+        ctx.save(xhat, inv_std, gamma)
+        ctx.training, ctx.has_beta = training, beta is not None
+        y = xhat if gamma is None else xhat * gamma
+        if beta is not None:
+            y = y + beta
+        return y, new_mean, new_var
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple[Any, ...]:
+        xp = ctx.xp
+        xhat, inv_std, gamma = ctx.saved
+        dxhat = grad if gamma is None else grad * gamma
+        if ctx.training:
+            dx = inv_std * (
+                dxhat
+                - xp.mean(dxhat, axis=0, keepdims=True)
+                - xhat * xp.mean(dxhat * xhat, axis=0, keepdims=True)
+            )
+        else:
+            dx = dxhat * inv_std
+        dgamma = None if gamma is None else xp.sum(grad * xhat, axis=0)
+        dbeta = xp.sum(grad, axis=0) if ctx.has_beta else None
+        return dx, dgamma, dbeta, None, None
+
+
+def batch_norm(
+    x: Tensor,
+    gamma: Tensor | None,
+    beta: Tensor | None,
+    running_mean: Tensor,
+    running_var: Tensor,
+    training: bool,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> BatchNormResult:
+    """Normalise each feature of a (batch, features) tensor, then scale by ``gamma`` and shift by ``beta``.
+
+    In training the batch's own statistics are used, and the returned running averages have them folded
+    in: ``new = (1 - momentum) * running + momentum * batch`` (momentum 0.1 is a moving-average decay of
+    0.9).  In evaluation the running averages are used and returned unchanged.  Nothing is modified in
+    place: the caller (``nn.BatchNorm1d``) stores the new averages.
+
+    >>> import tinyae, tinyae.functional as F
+    >>> x = tinyae.tensor([[1.0], [3.0]])
+    >>> F.batch_norm(x, None, None, tinyae.tensor([0.0]), tinyae.tensor([1.0]), training=True).output.shape
+    (2, 1)
+    """
+    output, new_mean, new_var = BatchNorm.apply(
+        x,
+        gamma,
+        beta,
+        running_mean,
+        running_var,
+        training=bool(training),
+        momentum=float(momentum),
+        eps=float(eps),
+    )
+    return BatchNormResult(output, new_mean, new_var)
