@@ -157,6 +157,6 @@ def _checked(node: Any, index: int, tensor: Any, grad: Any) -> Any:
     if grad.dtype != tensor.dtype:
         raise RuntimeError(
             f"{node.op.__name__}.backward returned a {grad.dtype} gradient for input {index}, "
-            f"which is {tensor.dtype}"
+            f"which is {tensor.dtype} (if the op mixed two float dtypes, cast its inputs to one first)"
         )
     return grad

@@ -358,8 +358,9 @@ def tensor(
     """
     source = data.data if isinstance(data, Tensor) else data
     t = Tensor(source, requires_grad=False, dtype=dtype, backend=backend)
-    if t.data is source:  # never share memory with the caller's array: optimizers update in place
-        t.data = t.backend.xp.asarray(source, copy=True)
+    if not isinstance(source, (numbers.Number, list, tuple)):
+        # never share memory with the caller's array: optimizers update parameters in place
+        t.data = t.backend.xp.asarray(t.data, copy=True)
     return t.requires_grad_(requires_grad)
 
 

@@ -20,19 +20,23 @@ def stable_sigmoid(xp: Any, x: Any, e: Any) -> Any:
 
 
 class Sigmoid(Function):
-    """``y = 1 / (1 + e^-x)``; dy/dx = y (1 - y), computed from the saved output."""
+    """``y = 1 / (1 + e^-x)``; dy/dx = y (1 - y) = e / (1 + e)^2 with ``e = e^-|x|``.
+
+    The form in ``e`` is kept: ``y (1 - y)`` is 0 in float32 from x = 17 on, where y rounds to 1.
+    """
 
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
         xp = ctx.xp
-        y = stable_sigmoid(xp, x, xp.exp(-xp.abs(x)))
-        ctx.save(y)
-        return y
+        e = xp.exp(-xp.abs(x))
+        ctx.save(e)
+        return stable_sigmoid(xp, x, e)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
-        (y,) = ctx.saved
-        return grad * y * (1 - y)
+        (e,) = ctx.saved
+        r = 1 / (1 + e)
+        return grad * e * r * r
 
 
 class Tanh(Function):
@@ -117,7 +121,8 @@ def stable_log_softmax(xp: Any, x: Any, axis: int) -> Any:
     top = xp.max(x, axis=axis, keepdims=True)
     top = xp.where(xp.isfinite(top), top, 0)  # a row of all -inf would otherwise give inf - inf = nan
     shifted = x - top
-    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+    total = xp.sum(xp.exp(shifted), axis=axis, keepdims=True)  # >= 1 unless the whole row is -inf
+    return shifted - xp.log(xp.where(total > 0, total, 1))
 
 
 class LogSoftmax(Function):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tinyae.functional.activations import stable_log_softmax
 from tinyae.tensor import Context, Function, OpError, Tensor
 
 __all__ = [
@@ -225,9 +226,7 @@ class CrossEntropy(Function):
     def forward(ctx: Context, logits: Any, labels: Any) -> Any:
         xp = ctx.xp
         onehot = _one_hot(xp, logits, labels)
-        top = xp.max(logits, axis=-1, keepdims=True)  # subtract the row max so that exp cannot overflow
-        shifted = logits - top
-        log_probs = shifted - xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))
+        log_probs = stable_log_softmax(xp, logits, axis=-1)
         ctx.save(log_probs, onehot)
         return -xp.sum(onehot * log_probs, axis=-1)
 

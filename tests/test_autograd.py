@@ -1,0 +1,132 @@
+"""The backward driver: accumulation, ordering, broadcasting, graph freeing, deep chains, no_grad."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import tinyae
+import tinyae.functional as F
+
+
+def test_tensor_used_twice_accumulates(backend: tinyae.Backend) -> None:
+    x = tinyae.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    (x * x + 3.0 * x).sum().backward()
+    np.testing.assert_allclose(backend.to_numpy(x.grad), [5.0, -1.0, 9.0])
+
+
+def test_backward_twice_adds_into_grad(backend: tinyae.Backend) -> None:
+    x = tinyae.tensor([1.0, 2.0], requires_grad=True)
+    (2.0 * x).sum().backward()
+    (2.0 * x).sum().backward()
+    np.testing.assert_allclose(backend.to_numpy(x.grad), [4.0, 4.0])
+
+
+def test_diamond_graph_orders_nodes_before_their_producers(backend: tinyae.Backend) -> None:
+    # c uses b, and the loss uses both b and c: b's gradient must collect both paths before flowing on
+    x = tinyae.tensor([0.5, 1.5], dtype="float64", requires_grad=True)
+    b = F.exp(x)
+    c = b * b
+    loss = (b + c).sum()
+    loss.backward()
+    e = np.exp([0.5, 1.5])
+    np.testing.assert_allclose(backend.to_numpy(x.grad), e + 2 * e * e)
+
+
+def test_driver_sums_broadcast_gradients_back(backend: tinyae.Backend) -> None:
+    x = tinyae.tensor(np.ones((4, 3)), dtype="float32", requires_grad=True)
+    bias = tinyae.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    column = tinyae.tensor(np.ones((4, 1)), dtype="float32", requires_grad=True)
+    ((x + bias) * column).sum().backward()
+    np.testing.assert_allclose(backend.to_numpy(bias.grad), [4.0, 4.0, 4.0])
+    np.testing.assert_allclose(backend.to_numpy(column.grad), np.full((4, 1), 9.0))
+    assert bias.grad.shape == (3,) and column.grad.shape == (4, 1)
+
+
+def test_chain_of_10000_ops_needs_no_recursion(backend: tinyae.Backend) -> None:
+    x = tinyae.tensor([1.0], dtype="float64", requires_grad=True)
+    y = x
+    for _ in range(10_000):
+        y = y * 1.0001
+    y.sum().backward()
+    np.testing.assert_allclose(backend.to_numpy(x.grad), [1.0001**10_000], rtol=1e-9)
+
+
+def test_graph_is_freed_after_backward() -> None:
+    x = tinyae.tensor(np.ones((5, 5)), requires_grad=True)
+    hidden = F.sigmoid(x)
+    saved = weakref.ref(hidden.node.saved[0])
+    loss = hidden.sum()
+    del hidden
+    loss.backward()
+    gc.collect()
+    assert saved() is None, "the op's saved output outlived backward"
+    with pytest.raises(RuntimeError, match="second time.*retain_graph"):
+        loss.backward()
+
+
+def test_retain_graph_allows_a_second_backward() -> None:
+    x = tinyae.tensor([2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(x.grad, [8.0])
+
+
+def test_no_grad_context_and_decorator_build_no_graph() -> None:
+    x = tinyae.tensor([1.0], requires_grad=True)
+    with tinyae.no_grad():
+        assert not tinyae.is_grad_enabled()
+        y = x * 2.0
+        with tinyae.enable_grad():
+            z = x * 2.0
+    assert tinyae.is_grad_enabled()
+    assert y.node is None and not y.requires_grad
+    assert z.requires_grad
+
+    @tinyae.no_grad()
+    def evaluate(t: tinyae.Tensor) -> tinyae.Tensor:
+        return F.sigmoid(t)
+
+    assert evaluate(x).node is None
+    assert tinyae.is_grad_enabled()
+
+
+def test_detach_cuts_the_graph() -> None:
+    x = tinyae.tensor([3.0], requires_grad=True)
+    y = (x * x).detach() * x
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, [9.0])  # d/dx (c * x) with c = 9 held constant
+
+
+def test_intermediate_results_get_no_grad_only_leaves_do() -> None:
+    x = tinyae.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3.0
+    h.sum().backward()
+    assert h.grad is None and x.grad is not None
+
+
+def test_backward_with_explicit_gradient_on_a_vector(backend: tinyae.Backend) -> None:
+    x = tinyae.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (x * 2.0).backward(np.array([1.0, 0.0, -1.0], dtype=np.float32))
+    np.testing.assert_allclose(backend.to_numpy(x.grad), [2.0, 0.0, -2.0])
+
+
+def test_gradient_does_not_flow_into_constants_or_labels(backend: tinyae.Backend) -> None:
+    logits = tinyae.tensor(np.zeros((2, 3)), requires_grad=True)
+    labels = tinyae.tensor(np.array([0, 2]))
+    F.cross_entropy(logits, labels).backward()
+    assert labels.grad is None
+    np.testing.assert_allclose(backend.to_numpy(logits.grad).sum(axis=1), [0.0, 0.0], atol=1e-7)
+
+
+def test_mixing_float_dtypes_is_caught_at_backward_with_advice() -> None:
+    x64 = tinyae.tensor(np.ones(2), requires_grad=True)
+    w32 = tinyae.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(
+        RuntimeError, match="Mul.backward returned a float64 gradient for input 1.*cast its inputs"
+    ):
+        (x64 * w32).sum().backward()
