@@ -36,7 +36,7 @@ BACKEND_PARAMS = [
 
 @pytest.fixture(params=BACKEND_PARAMS)
 def backend(request: pytest.FixtureRequest) -> Iterator[tinyae.Backend]:
-    """Each backend in turn as the default for new tensors; cupy is skipped, with its reason, without a GPU."""
+    """Each backend in turn as the default for new tensors; cupy skips, with its reason, without a GPU."""
     reason = tinyae.available_backends()[request.param]
     if reason is not None:
         pytest.skip(reason)

@@ -64,7 +64,7 @@ def test_graph_is_freed_after_backward() -> None:
     loss.backward()
     gc.collect()
     assert saved() is None, "the op's saved output outlived backward"
-    with pytest.raises(RuntimeError, match="second time.*retain_graph"):
+    with pytest.raises(RuntimeError, match=r"second time.*retain_graph"):
         loss.backward()
 
 
@@ -127,6 +127,6 @@ def test_mixing_float_dtypes_is_caught_at_backward_with_advice() -> None:
     x64 = tinyae.tensor(np.ones(2), requires_grad=True)
     w32 = tinyae.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(
-        RuntimeError, match="Mul.backward returned a float64 gradient for input 1.*cast its inputs"
+        RuntimeError, match=r"Mul.backward returned a float64 gradient for input 1.*cast its inputs"
     ):
         (x64 * w32).sum().backward()

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinyae
-from tinyae.backend import dtype_name
 from tests.op_specs import SPEC_IDS, SPECS, OpSpec, as_tensors, draw_inputs, reference_output
+from tinyae.backend import dtype_name
 
 pytestmark = pytest.mark.parametrize("spec", SPECS, ids=SPEC_IDS)
 
