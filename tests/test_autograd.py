@@ -130,3 +130,25 @@ def test_mixing_float_dtypes_is_caught_at_backward_with_advice() -> None:
         RuntimeError, match=r"Mul.backward returned a float64 gradient for input 1.*cast its inputs"
     ):
         (x64 * w32).sum().backward()
+
+
+def test_leaves_never_share_a_gradient_array(backend: tinyae.Backend) -> None:
+    a = tinyae.tensor([1.0, 2.0], requires_grad=True)
+    b = tinyae.tensor([3.0, 4.0], requires_grad=True)
+    (a + b).sum().backward()
+    assert a.grad is not b.grad
+    given = np.ones(2, dtype=np.float32)
+    a.grad = None
+    a.backward(given)
+    given[0] = 5.0
+    assert backend.to_numpy(a.grad)[0] == 1.0
+
+
+def test_tensors_and_backends_pickle_and_deepcopy(backend: tinyae.Backend) -> None:
+    import copy
+    import pickle
+
+    x = tinyae.tensor([1.0, 2.0], requires_grad=True)
+    for clone in (copy.deepcopy(x), pickle.loads(pickle.dumps(x))):
+        assert clone.backend is x.backend
+        np.testing.assert_array_equal(clone.numpy(), x.numpy())

@@ -88,3 +88,10 @@ def test_reshape_sum_mean_transpose(backend: tinyae.Backend) -> None:
     assert x.T.shape == (3, 2)
     assert x.sum().item() == 15.0 and x.mean(axis=0).shape == (3,)
     assert x.sum(axis=(0, 1), keepdims=True).shape == (1, 1)
+
+
+def test_to_gives_an_array_of_its_own() -> None:
+    s = tinyae.tensor([1.0, 2.0], backend="strict")
+    n = s.to("numpy")
+    n.data -= 1
+    np.testing.assert_array_equal(s.numpy(), [1.0, 2.0])

@@ -93,6 +93,7 @@ def backward(root: Any, grad: Any, retain_graph: bool = False) -> None:
     """Propagate ``grad`` (d loss / d root, an array shaped like ``root``) back through ``root``'s graph."""
     order = _topological_order(root.node)
     pending: dict[Any, Any] = {root.node: grad}
+    given_to_leaves: set[int] = set()  # ids of arrays already stored as some leaf's .grad
     for node in order:
         out_grad = pending.pop(node)
         in_grads = node.op.backward(node, out_grad)
@@ -111,8 +112,13 @@ def backward(root: Any, grad: Any, retain_graph: bool = False) -> None:
                 previous = pending.get(tensor.node)
                 pending[tensor.node] = g if previous is None else previous + g
             else:
-                g = node.xp.asarray(g)  # NumPy full reductions give scalars; leaves keep real arrays
-                tensor.grad = g if tensor.grad is None else tensor.grad + g
+                if tensor.grad is not None:
+                    tensor.grad = tensor.grad + g
+                else:
+                    # an op may hand one array to several inputs (a + b): each leaf gets its own
+                    g = node.xp.asarray(g, copy=True if id(g) in given_to_leaves else None)
+                    given_to_leaves.add(id(g))
+                    tensor.grad = g
         if not retain_graph:
             node.release()
 

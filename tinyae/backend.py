@@ -105,9 +105,12 @@ class Backend:
         self._sync = synchronize
         self.random = RandomGenerator(self, seed)
 
-    def asarray(self, data: Any, dtype: Any = None) -> Any:
-        """Array on this backend from host data (lists, scalars, NumPy arrays) or this backend's arrays."""
-        return self.xp.asarray(data, dtype=self.dtype(dtype))
+    def asarray(self, data: Any, dtype: Any = None, copy: bool | None = None) -> Any:
+        """Array on this backend from host data (lists, scalars, NumPy arrays) or this backend's arrays.
+
+        ``copy=None`` shares memory where it can; ``copy=True`` always gives an array of its own.
+        """
+        return self.xp.asarray(data, dtype=self.dtype(dtype), copy=copy)
 
     def to_numpy(self, array: Any) -> np.ndarray:
         """A NumPy copy (or view, on the numpy backend) of one of this backend's arrays."""
@@ -133,6 +136,10 @@ class Backend:
 
     def __repr__(self) -> str:
         return f"Backend({self.name!r})"
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        # pickling or deep-copying a tensor refers to its backend by name, not by its modules
+        return get_backend, (self.name,)
 
 
 def dtype_name(dtype: Any) -> str:

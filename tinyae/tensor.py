@@ -260,7 +260,7 @@ class Tensor:
                     f"backward() got grad of shape {tuple(grad.shape)} for a tensor of shape {self.shape}"
                 )
         if self.node is None:
-            self.grad = grad if self.grad is None else self.grad + grad
+            self.grad = self.backend.xp.asarray(grad, copy=True) if self.grad is None else self.grad + grad
         else:
             autograd.backward(self, grad, retain_graph)
 
@@ -285,7 +285,7 @@ class Tensor:
         target = get_backend(backend)
         if target is self.backend:
             return self
-        moved = Tensor._wrap(target.asarray(self.numpy()), target)
+        moved = Tensor._wrap(target.asarray(self.numpy(), copy=True), target)
         moved.requires_grad = self.requires_grad
         return moved
 
