@@ -120,3 +120,11 @@ def test_relu_and_leaky_relu_kink_conventions(backend: tinyae.Backend) -> None:
     x.grad = None
     F.leaky_relu(x, 0.1).backward(np.ones(4))
     np.testing.assert_allclose(backend.to_numpy(x.grad), [0.1, 0.1, 1.0, 0.1])  # slope at 0, as PyTorch
+
+
+def test_infinite_inputs_give_the_limits(backend: tinyae.Backend) -> None:
+    x = tinyae.tensor([-np.inf, np.inf], dtype="float64")
+    np.testing.assert_array_equal(F.sigmoid(x).numpy(), [0.0, 1.0])
+    np.testing.assert_array_equal(F.relu(x).numpy(), [0.0, np.inf])
+    np.testing.assert_array_equal(F.softplus(x).numpy(), [0.0, np.inf])
+    np.testing.assert_array_equal(F.log_sigmoid(x).numpy(), [-np.inf, 0.0])

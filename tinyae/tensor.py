@@ -62,14 +62,17 @@ class Context:
 
     Ops read ``ctx.xp`` (the array namespace), store arrays with ``ctx.save(...)`` and read them back as
     ``ctx.saved``; other values they need (an axis, a flag) they set as attributes: ``ctx.axis = axis``.
+    ``ctx.needs_input_grad[i]`` tells backward whether input i wants a gradient at all, so that an
+    expensive one (a matrix product for the data batch) can be skipped.
     """
 
-    __slots__ = ("__dict__", "inputs", "op", "released", "saved", "xp")
+    __slots__ = ("__dict__", "inputs", "needs_input_grad", "op", "released", "saved", "xp")
 
     def __init__(self, op: type[Function], xp: Any) -> None:
         self.op = op
         self.xp = xp
         self.inputs: tuple[Tensor | None, ...] = ()
+        self.needs_input_grad: tuple[bool, ...] = ()  # per input: skip work for data and constants
         self.saved: tuple[Any, ...] = ()
         self.released = False
 
@@ -131,6 +134,7 @@ class Function:
         result = Tensor._wrap(backend.xp.asarray(out), backend)
         if needs_graph:
             ctx.inputs = tuple(x if isinstance(x, Tensor) else None for x in inputs)
+            ctx.needs_input_grad = tuple(x is not None and x.requires_grad for x in ctx.inputs)
             result.node = ctx
             result.requires_grad = True
         return (result, *extras) if extras else result
@@ -486,7 +490,10 @@ class MatMul(Function):
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
         a, b = ctx.saved
         xp = ctx.xp
-        return xp.matmul(grad, xp.matrix_transpose(b)), xp.matmul(xp.matrix_transpose(a), grad)
+        need_a, need_b = ctx.needs_input_grad
+        grad_a = xp.matmul(grad, xp.matrix_transpose(b)) if need_a else None
+        grad_b = xp.matmul(xp.matrix_transpose(a), grad) if need_b else None
+        return grad_a, grad_b
 
 
 def check_matmul_shapes(op: str, a: tuple[int, ...], b: tuple[int, ...]) -> None:

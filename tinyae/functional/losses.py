@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinyae.functional.activations import stable_log_softmax
+from tinyae.functional.activations import stable_log_softmax, stable_sigmoid
 from tinyae.tensor import Context, Function, OpError, Tensor
 
 __all__ = [
@@ -140,9 +140,7 @@ class BinaryCrossEntropyWithLogits(Function):
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
         x, y, e = ctx.saved
-        r = 1 / (1 + e)
-        sigma = ctx.xp.where(x >= 0, r, e * r)  # stable sigmoid from the saved e
-        return grad * (sigma - y), -grad * x
+        return grad * (stable_sigmoid(ctx.xp, x, e) - y), -grad * x
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
