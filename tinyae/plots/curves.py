@@ -1,0 +1,98 @@
+"""Training curves: the loss (and its parts) per epoch, for the training and the validation data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from tinyae.plots._common import PathLike, as_numpy, finish, new_figure
+
+__all__ = ["loss_curves"]
+
+
+def _history_dict(history: Any) -> Mapping[str, Any]:
+    if isinstance(history, Mapping):
+        return history
+    as_dict = getattr(history, "as_dict", None)
+    if callable(as_dict):
+        result = as_dict()
+        if isinstance(result, Mapping):
+            return result
+    raise TypeError(f"loss_curves needs a dict or an object with as_dict(), not {type(history).__name__}")
+
+
+def _series(values: Any, name: str) -> np.ndarray:
+    array = as_numpy(values).astype(np.float64)
+    if array.ndim != 1:
+        raise ValueError(f"history[{name!r}] must be one value per epoch, got shape {array.shape}")
+    return array
+
+
+def _plot(ax: Axes, values: np.ndarray, label: str, **style: Any) -> None:
+    epochs = np.arange(1, len(values) + 1)
+    # a marker on every point keeps a one-epoch history visible
+    ax.plot(epochs, values, marker="o", markersize=3, label=label, **style)
+
+
+def loss_curves(history: Any, path: PathLike | None = None, title: str | None = None) -> Figure:
+    """Loss per epoch: the total for training and validation, and each part of the training loss.
+
+    Parameters
+    ----------
+    history : dict or object with ``as_dict()``
+        ``{"loss": [...], "val_loss": [...], "parts": {"reconstruction": [...], "kl": [...]}}``: one
+        value per epoch.  Every key is optional but at least one series must be there; ``"val_parts"``
+        (the same shape as ``"parts"``) is drawn dashed beside the parts; other keys are ignored.
+    path : str or path, optional
+        Where to save the PNG (written atomically).
+    title : str, optional
+        Title above the figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel (total loss), or two side by side when there are parts.
+
+    Examples
+    --------
+    >>> fig = loss_curves({"loss": [3.0, 2.0, 1.5], "val_loss": [3.2, 2.4, 2.0],
+    ...                    "parts": {"reconstruction": [2.5, 1.6, 1.2], "kl": [0.5, 0.4, 0.3]}})
+    >>> [ax.get_title() for ax in fig.axes]
+    ['total loss', 'training loss parts']
+    """
+    record = _history_dict(history)
+    totals = {key: _series(record[key], key) for key in ("loss", "val_loss") if key in record}
+    parts = {name: _series(v, f"parts/{name}") for name, v in dict(record.get("parts") or {}).items()}
+    val_parts = {
+        name: _series(v, f"val_parts/{name}") for name, v in dict(record.get("val_parts") or {}).items()
+    }
+    if not totals and not parts:
+        raise ValueError(f"history has no 'loss', 'val_loss' or 'parts' to draw (keys: {sorted(record)})")
+    panels = (["total"] if totals else []) + (["parts"] if parts else [])
+    fig = new_figure(5.0 * len(panels), 4.0)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, panel in zip(axes, panels, strict=True):
+        if panel == "total":
+            names = {"loss": "training", "val_loss": "validation"}
+            for key, values in totals.items():
+                _plot(ax, values, names[key])
+            ax.set_title("total loss")
+        else:
+            for k, (name, values) in enumerate(parts.items()):
+                _plot(ax, values, f"{name} (training)", color=f"C{k}")
+                if name in val_parts:
+                    _plot(ax, val_parts[name], f"{name} (validation)", color=f"C{k}", linestyle="--")
+            ax.set_title("training loss parts" if not val_parts else "loss parts")
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel("loss")
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    return finish(fig, path)
