@@ -11,7 +11,7 @@
 
 import logging
 
-from tinyae import functional
+from tinyae import data, functional, io, models, nn, optim, train
 from tinyae.autograd import enable_grad, is_grad_enabled, no_grad
 from tinyae.backend import (
     Backend,
@@ -23,6 +23,7 @@ from tinyae.backend import (
     use_backend,
 )
 from tinyae.gradcheck import GradcheckError, gradcheck
+from tinyae.io import CheckpointError, load, save
 from tinyae.tensor import Context, Function, OpError, Tensor, tensor
 
 __version__ = "0.1.0"
@@ -30,21 +31,30 @@ __version__ = "0.1.0"
 __all__ = [
     "Backend",
     "BackendError",
+    "CheckpointError",
     "Context",
     "Function",
     "GradcheckError",
     "OpError",
     "Tensor",
     "available_backends",
+    "data",
     "enable_grad",
     "functional",
     "get_backend",
     "gradcheck",
+    "io",
     "is_grad_enabled",
+    "load",
     "manual_seed",
+    "models",
+    "nn",
     "no_grad",
+    "optim",
+    "save",
     "set_backend",
     "tensor",
+    "train",
     "use_backend",
 ]
 

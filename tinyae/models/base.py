@@ -10,41 +10,27 @@ A model is an :class:`~tinyae.nn.Module` with
 - ``config``: JSON-serialisable constructor keywords, so that ``type(model)(**model.config)`` rebuilds the
   same architecture (on the same backend, in the same dtype).
 
-:data:`MODELS` maps each class name to its class, so that a checkpoint can name the class it rebuilds.
+:data:`MODELS` (the same dict as ``tinyae.io.MODEL_REGISTRY``) maps each class name to its class, so
+that a checkpoint can name the class it rebuilds; ``@register`` adds one.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any, TypeVar
+from typing import Any
 
 from tinyae.autograd import no_grad
 from tinyae.backend import Backend, RandomGenerator, backend_of, dtype_name, get_backend
+from tinyae.io import MODEL_REGISTRY, register_model
 from tinyae.nn import Module
 from tinyae.tensor import Tensor
 
 __all__ = ["MODELS", "Model", "as_input", "evaluating", "noise_source", "register", "total_of"]
 
-MODELS: dict[str, type[Model]] = {}
-
-M = TypeVar("M", bound="type[Model]")
-
-
-def register(cls: M) -> M:
-    """Class decorator: list ``cls`` in :data:`MODELS` under its class name (a checkpoint stores that name).
-
-    >>> @register
-    ... class Mine(Model): ...
-    >>> MODELS["Mine"] is Mine
-    True
-    >>> del MODELS["Mine"]
-    """
-    name = cls.__name__
-    if name in MODELS and MODELS[name] is not cls:
-        raise ValueError(f"a model class named {name!r} is registered already ({MODELS[name]!r})")
-    MODELS[name] = cls
-    return cls
+# the checkpoint loader's registry: a model class registered here is one tinyae.load can rebuild
+MODELS = MODEL_REGISTRY
+register = register_model
 
 
 class Model(Module):
