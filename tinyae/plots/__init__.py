@@ -2,7 +2,7 @@
 
 - Images: :func:`image_grid`, :func:`reconstruction_grid`, :func:`filter_tile` (and the array behind it,
   :func:`tile_filters`).
-- Training: :func:`loss_curves` from a history dict (or an object with ``as_dict()``).
+- Training: :func:`loss_curves` from a ``tinyae.train.History`` or a dict.
 - Anomaly scores: :func:`score_histograms`, :func:`roc_curve`, :func:`auc`, :func:`roc_plot`.
 - Latent spaces: :func:`latent_scatter`, :func:`latent_manifold` (and :func:`manifold_image`).
 - The computation graph as Graphviz DOT text: :func:`graph`, :func:`write_graph`.

@@ -18,12 +18,16 @@ __all__ = ["loss_curves"]
 def _history_dict(history: Any) -> Mapping[str, Any]:
     if isinstance(history, Mapping):
         return history
-    as_dict = getattr(history, "as_dict", None)
-    if callable(as_dict):
-        result = as_dict()
-        if isinstance(result, Mapping):
-            return result
-    raise TypeError(f"loss_curves needs a dict or an object with as_dict(), not {type(history).__name__}")
+    if all(hasattr(history, key) for key in ("loss", "val_loss", "parts")):  # tinyae.train.History
+        return {
+            "loss": history.loss,
+            "val_loss": history.val_loss,
+            "parts": history.parts,
+            "val_parts": getattr(history, "val_parts", {}),
+        }
+    raise TypeError(
+        f"loss_curves needs a dict or a History (loss, val_loss, parts), not {type(history).__name__}"
+    )
 
 
 def _series(values: Any, name: str) -> np.ndarray:
@@ -44,7 +48,7 @@ def loss_curves(history: Any, path: PathLike | None = None, title: str | None = 
 
     Parameters
     ----------
-    history : dict or object with ``as_dict()``
+    history : dict or tinyae.train.History
         ``{"loss": [...], "val_loss": [...], "parts": {"reconstruction": [...], "kl": [...]}}``: one
         value per epoch.  Every key is optional but at least one series must be there; ``"val_parts"``
         (the same shape as ``"parts"``) is drawn dashed beside the parts; other keys are ignored.
