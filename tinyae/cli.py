@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,21 +21,21 @@ import tinyae
 from tinyae import data, models, optim, plots, train
 from tinyae.data import sources
 
-__all__ = ["RECIPES", "main"]
+__all__ = ["RECIPES", "Recipe", "main"]
 
 TUTORIALS = Path(__file__).resolve().parent.parent / "tutorials"
 
 
-def _recipe(
-    build: Callable[[str, str], Any],
-    optimizer: Callable[[Any, float], Any],
-    lr: float,
-    batch_size: int,
-    epochs: int,
-    source: str,
-) -> dict[str, Any]:
-    return {"build": build, "optimizer": optimizer, "lr": lr, "batch_size": batch_size, "epochs": epochs,
-            "source": source}  # fmt: skip
+@dataclass(frozen=True)
+class Recipe:
+    """One source tutorial's model and training settings (epochs scaled down for the 4,000-image sample)."""
+
+    build: Callable[[str, str], Any]  # (dtype, backend) -> model
+    optimizer: Callable[[Any, float], Any]  # (parameters, lr) -> optimizer
+    lr: float
+    batch_size: int
+    epochs: int
+    source: str
 
 
 def _adam(params: Any, lr: float) -> Any:
@@ -49,34 +50,76 @@ def _rmsprop(params: Any, lr: float) -> Any:
     return optim.RMSprop(params, lr=lr, alpha=0.9)  # TF1's decay 0.9: alpha 0.99 saturates sigmoid layers
 
 
-# The source tutorials' settings, epochs scaled down for the 4,000-image sample (``--epochs`` overrides).
-RECIPES: dict[str, dict[str, Any]] = {
-    "ae": _recipe(
+RECIPES: dict[str, Recipe] = {
+    "ae": Recipe(
         lambda dt, be: models.Autoencoder([784, 500, 300, 20], "relu", loss="l2", dtype=dt, backend=be),
-        _adam, 1e-3, 100, 5, "TensorFlow post: 784-500-300-20, ReLU, sigmoid out, l2 loss, Adam, batch 100"),
-    "tied": _recipe(
-        lambda dt, be: models.TiedAutoencoder([784, 500], activation="sigmoid", loss="bce", dtype=dt, backend=be),
-        _sgd, 0.1, 20, 5, "Theano post: tied 784-500, sigmoid, cross-entropy, SGD 0.1, batch 20"),
-    "denoising": _recipe(
+        _adam,
+        lr=1e-3,
+        batch_size=100,
+        epochs=5,
+        source="TensorFlow post: 784-500-300-20, ReLU, sigmoid out, l2 loss, Adam, batch 100",
+    ),
+    "tied": Recipe(
+        lambda dt, be: models.TiedAutoencoder(
+            [784, 500], activation="sigmoid", loss="bce", dtype=dt, backend=be
+        ),
+        _sgd,
+        lr=0.1,
+        batch_size=20,
+        epochs=5,
+        source="Theano post: tied 784-500, sigmoid, cross-entropy, SGD 0.1, batch 20",
+    ),
+    "denoising": Recipe(
         lambda dt, be: models.DenoisingAutoencoder([784, 500], tied=True, dtype=dt, backend=be),
-        _sgd, 0.1, 20, 5, "Theano post: tied 784-500 with 30% masking noise, SGD 0.1, batch 20"),
-    "sparse": _recipe(
+        _sgd,
+        lr=0.1,
+        batch_size=20,
+        epochs=5,
+        source="Theano post: tied 784-500 with 30% masking noise, SGD 0.1, batch 20",
+    ),
+    "sparse": Recipe(
         lambda dt, be: models.SparseAutoencoder([784, 196], dtype=dt, backend=be),
-        _adam, 1e-3, 100, 10, "UFLDL: sigmoid 784-196, rho 0.05, beta 3, lambda 1e-4"),
-    "contractive": _recipe(
+        _adam,
+        lr=1e-3,
+        batch_size=100,
+        epochs=10,
+        source="UFLDL: sigmoid 784-196, rho 0.05, beta 3, lambda 1e-4",
+    ),
+    "contractive": Recipe(
         lambda dt, be: models.ContractiveAutoencoder([784, 500], dtype=dt, backend=be),
-        _adam, 1e-3, 100, 5, "contractive AE: sigmoid 784-500, lambda 0.1"),
-    "bn": _recipe(
-        lambda dt, be: models.Autoencoder([784, 400, 300, 200, 20], "relu", loss="l2_norm", batch_norm=True,
-                                          dtype=dt, backend=be),
-        _adam, 1e-3, 128, 5, "batch-norm AE: 784-400-300-200-20, ReLU, decay 0.9, Adam 1e-3, batch 128"),
-    "stacked": _recipe(
+        _adam,
+        lr=1e-3,
+        batch_size=100,
+        epochs=5,
+        source="contractive AE: sigmoid 784-500, lambda 0.1",
+    ),
+    "bn": Recipe(
+        lambda dt, be: models.Autoencoder(
+            [784, 400, 300, 200, 20], "relu", loss="l2_norm", batch_norm=True, dtype=dt, backend=be
+        ),
+        _adam,
+        lr=1e-3,
+        batch_size=128,
+        epochs=5,
+        source="batch-norm AE: 784-400-300-200-20, ReLU, decay 0.9, Adam 1e-3, batch 128",
+    ),
+    "stacked": Recipe(
         lambda dt, be: models.StackedAutoencoder([784, 256, 128], dtype=dt, backend=be),
-        _rmsprop, 0.02, 256, 10, "stacked AE: 784-256-128-256-784, sigmoid, MSE, RMSProp 0.02, batch 256"),
-    "vae": _recipe(
+        _rmsprop,
+        lr=0.02,
+        batch_size=256,
+        epochs=10,
+        source="stacked AE: 784-256-128-256-784, sigmoid, MSE, RMSProp 0.02, batch 256",
+    ),
+    "vae": Recipe(
         lambda dt, be: models.VAE(784, 400, 20, dtype=dt, backend=be),
-        _adam, 1e-3, 128, 10, "VAE: 784-400-20, Bernoulli likelihood, Adam 1e-3, batch 128"),
-}  # fmt: skip
+        _adam,
+        lr=1e-3,
+        batch_size=128,
+        epochs=10,
+        source="VAE: 784-400-20, Bernoulli likelihood, Adam 1e-3, batch 128",
+    ),
+}
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -112,16 +155,22 @@ def _train(args: argparse.Namespace) -> int:
     recipe = RECIPES[args.model]
     tinyae.manual_seed(args.seed)
     dataset = data.load_dataset(args.data, limit=500 if args.quick else None, seed=args.seed)
-    model = recipe["build"]("float32", args.backend)
-    optimizer = recipe["optimizer"](model.parameters(), args.lr or recipe["lr"])
-    epochs = args.epochs or (1 if args.quick else recipe["epochs"])
-    batch_size = args.batch_size or recipe["batch_size"]
-    print(
-        f"training {type(model).__name__} on {args.data} ({len(dataset.x_train)} images) - {recipe['source']}"
-    )
+    model = recipe.build("float32", args.backend)
+    optimizer = recipe.optimizer(model.parameters(), args.lr or recipe.lr)
+    epochs = args.epochs or (1 if args.quick else recipe.epochs)
+    batch_size = args.batch_size or recipe.batch_size
+    print(f"training {type(model).__name__} on {args.data} ({len(dataset.x_train)} images) - {recipe.source}")
     start = time.perf_counter()
-    history = train.fit(model, optimizer, dataset.x_train, epochs, batch_size, val_data=dataset.x_test,
-                        seed=args.seed, progress=not args.quiet)  # fmt: skip
+    history = train.fit(
+        model,
+        optimizer,
+        dataset.x_train,
+        epochs,
+        batch_size,
+        val_data=dataset.x_test,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
     out = Path(args.out or f"out/train_{args.model}")
     out.mkdir(parents=True, exist_ok=True)
     model.eval()
@@ -131,8 +180,13 @@ def _train(args: argparse.Namespace) -> int:
             shown, model(tinyae.tensor(shown, backend=args.backend)), path=out / "recon.png"
         )
     plots.loss_curves(history, path=out / "loss.png")
-    numbers = {"model": args.model, "epochs": epochs, "seconds": time.perf_counter() - start,
-               "train_loss": history.loss, "test_loss": history.val_loss}  # fmt: skip
+    numbers = {
+        "model": args.model,
+        "epochs": epochs,
+        "seconds": time.perf_counter() - start,
+        "train_loss": history.loss,
+        "test_loss": history.val_loss,
+    }
     (out / "numbers.json").write_text(json.dumps(numbers, indent=2))
     for epoch, (loss, val) in enumerate(zip(history.loss, history.val_loss, strict=True), 1):
         print(f"epoch {epoch}: train loss {loss:.4f}, test loss {val:.4f}")
