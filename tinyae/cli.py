@@ -21,7 +21,7 @@ import tinyae
 from tinyae import data, models, optim, plots, train
 from tinyae.data import sources
 
-__all__ = ["RECIPES", "Recipe", "main"]
+__all__ = ["RECIPES", "Recipe", "finish_tutorial", "main", "start_tutorial", "tutorial_parser"]
 
 TUTORIALS = Path(__file__).resolve().parent.parent / "tutorials"
 
@@ -203,6 +203,39 @@ def _tutorial(args: argparse.Namespace) -> int:
         print(f"no tutorial {args.number} in {TUTORIALS} (tutorials ship with the source repository)")
         return 2
     return subprocess.call([sys.executable, str(scripts[0]), *args.rest])
+
+
+def tutorial_parser(name: str, title: str, epochs_help: str) -> argparse.ArgumentParser:
+    """The flags every tutorial takes: ``--backend``, ``--data``, ``--quick``, ``--epochs``, ``--out``.
+
+    ``name`` is the tutorial's file stem (``"06_contractive_autoencoder"``): its output goes to ``out/<name>``
+    by default.  Add the tutorial's own flags to the returned parser, then call :func:`start_tutorial`.
+    """
+    parser = argparse.ArgumentParser(description=f"tinyae tutorial {int(name[:2])}: {title}")
+    parser.add_argument("--backend", default="numpy", help="numpy (default), strict, or cupy on a GPU")
+    parser.add_argument(
+        "--data", default="sample", choices=data.DATASETS, help="sample: 5,000 digits, offline"
+    )
+    parser.add_argument("--quick", action="store_true", help="500 images, 1 epoch (used by the test suite)")
+    parser.add_argument("--epochs", type=int, help=epochs_help)
+    parser.add_argument("--out", default=f"out/{name}", help="folder for the PNGs and numbers.json")
+    return parser
+
+
+def start_tutorial(args: argparse.Namespace) -> tuple[Path, data.Dataset]:
+    """Choose the backend, seed everything with 0, make the output folder and load the data (500 images
+    with ``--quick``); return the folder and the data set."""
+    tinyae.set_backend(args.backend)
+    tinyae.manual_seed(0)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    return out, data.load_dataset(args.data, limit=500 if args.quick else None)
+
+
+def finish_tutorial(out: Path, numbers: dict[str, Any], first_picture: str) -> None:
+    """Write the figures' numbers to ``out/numbers.json`` and say where everything went."""
+    (out / "numbers.json").write_text(json.dumps(numbers, indent=2))
+    print(f"Done: pictures and numbers.json are in {out}/ (start with {first_picture})")
 
 
 def _parser() -> argparse.ArgumentParser:

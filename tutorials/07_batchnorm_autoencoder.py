@@ -23,15 +23,12 @@ Writes:  loss.png, reconstructions.png, modes.png and numbers.json (train and te
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 
 import tinyae
-from tinyae import data, models, optim, plots, train
+from tinyae import cli, models, optim, plots, train
 
 
 def in_mode(model: models.Autoencoder, x: np.ndarray, training: bool) -> tuple[float, np.ndarray]:
@@ -47,22 +44,13 @@ def in_mode(model: models.Autoencoder, x: np.ndarray, training: bool) -> tuple[f
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="tinyae tutorial 7: the batch-norm autoencoder")
-    parser.add_argument("--backend", default="numpy", help="numpy (default), strict, or cupy on a GPU")
-    parser.add_argument(
-        "--data", default="sample", choices=data.DATASETS, help="sample: 5,000 digits, offline"
+    parser = cli.tutorial_parser(
+        "07_batchnorm_autoencoder", "the batch-norm autoencoder", "training epochs (default 20, quick 1)"
     )
-    parser.add_argument("--quick", action="store_true", help="500 images, 1 epoch (used by the test suite)")
-    parser.add_argument("--epochs", type=int, help="training epochs (default 20, quick 1)")
     parser.add_argument("--activation", default="relu", choices=["relu", "softplus"], help="hidden layers")
-    parser.add_argument("--out", default="out/07_batchnorm_autoencoder", help="folder for PNGs and JSON")
     args = parser.parse_args()
-    tinyae.set_backend(args.backend)
-    tinyae.manual_seed(0)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out, dataset = cli.start_tutorial(args)
     epochs = args.epochs or (1 if args.quick else 20)
-    dataset = data.load_dataset(args.data, limit=500 if args.quick else None)
     x_train, x_test = dataset.x_train, dataset.x_test
     print(f"Step 1: data - {len(x_train)} training and {len(x_test)} test images from {args.data!r}")
 
@@ -126,8 +114,7 @@ def main() -> None:
         "epoch_seconds": history.seconds,
         "seconds": seconds,
     }  # fmt: skip
-    (out / "numbers.json").write_text(json.dumps(numbers, indent=2))
-    print(f"Done: pictures and numbers.json are in {out}/ (start with modes.png)")
+    cli.finish_tutorial(out, numbers, "modes.png")
 
 
 if __name__ == "__main__":

@@ -23,14 +23,11 @@ Writes:  reconstructions.png, pretraining.png, filters_layer1.png, classifiers.p
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from collections.abc import Iterable
-from pathlib import Path
 
 import tinyae
-from tinyae import data, models, optim, plots, train
+from tinyae import cli, models, optim, plots, train
 
 
 def rmsprop(parameters: Iterable[tinyae.Tensor]) -> optim.RMSprop:
@@ -43,23 +40,17 @@ def rmsprop(parameters: Iterable[tinyae.Tensor]) -> optim.RMSprop:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="tinyae tutorial 8: the stacked autoencoder")
-    parser.add_argument("--backend", default="numpy", help="numpy (default), strict, or cupy on a GPU")
-    parser.add_argument(
-        "--data", default="sample", choices=data.DATASETS, help="sample: 5,000 digits, offline"
+    parser = cli.tutorial_parser(
+        "08_stacked_autoencoder",
+        "the stacked autoencoder",
+        "epochs of every phase (default 50, 20 per layer, 30)",
     )
-    parser.add_argument("--quick", action="store_true", help="500 images, 1 epoch (used by the test suite)")
-    parser.add_argument("--epochs", type=int, help="epochs of every phase (default 50, 20 per layer, 30)")
-    parser.add_argument("--out", default="out/08_stacked_autoencoder", help="folder for PNGs and JSON")
     args = parser.parse_args()
-    tinyae.set_backend(args.backend)
-    tinyae.manual_seed(0)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out, dataset = cli.start_tutorial(args)
     end_to_end, per_layer, fine_tune = (1, 1, 1) if args.quick else (50, 20, 30)
     if args.epochs:
         end_to_end = per_layer = fine_tune = args.epochs
-    x_train, y_train, x_test, y_test = data.load_dataset(args.data, limit=500 if args.quick else None)
+    x_train, y_train, x_test, y_test = dataset
     print(f"Step 1: data - {len(x_train)} training and {len(x_test)} test images from {args.data!r}")
 
     # Step 2: end to end, the stacked autoencoder is an ordinary deep autoencoder.
@@ -133,8 +124,7 @@ def main() -> None:
         "final_accuracy": final,
         "seconds": seconds,
     }  # fmt: skip
-    (out / "numbers.json").write_text(json.dumps(numbers, indent=2))
-    print(f"Done: pictures and numbers.json are in {out}/ (start with classifiers.png)")
+    cli.finish_tutorial(out, numbers, "classifiers.png")
 
 
 if __name__ == "__main__":

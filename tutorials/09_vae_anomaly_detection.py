@@ -28,15 +28,12 @@ Writes:  reconstructions_normal.png, reconstructions_anomaly.png, histogram_{l2,
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 
 import tinyae
-from tinyae import data, models, optim, plots, train
+from tinyae import cli, data, models, optim, plots, train
 
 SCORES = {"l2": "reconstruction error", "elbo": "negative ELBO", "probability": "-reconstruction probability"}
 
@@ -59,26 +56,20 @@ def train_vae(vae: models.VAE, x: np.ndarray, epochs: int, val: np.ndarray) -> t
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="tinyae tutorial 9: VAE and anomaly detection")
-    parser.add_argument("--backend", default="numpy", help="numpy (default), strict, or cupy on a GPU")
-    parser.add_argument(
-        "--data", default="sample", choices=data.DATASETS, help="sample: 5,000 digits, offline"
+    parser = cli.tutorial_parser(
+        "09_vae_anomaly_detection",
+        "VAE and anomaly detection",
+        "epochs of each VAE (default 100 and 50, quick 1)",
     )
-    parser.add_argument("--quick", action="store_true", help="500 images, 1 epoch (used by the test suite)")
-    parser.add_argument("--epochs", type=int, help="epochs of each VAE (default 100 and 50, quick 1)")
     parser.add_argument("--samples", type=int, default=10, help="L, draws of z for the sampled scores")
     parser.add_argument("--normal", type=int, default=1, help="the class to train on")
     parser.add_argument("--anomaly", type=int, default=9, help="the class to detect")
-    parser.add_argument("--out", default="out/09_vae_anomaly_detection", help="folder for PNGs and JSON")
     args = parser.parse_args()
-    tinyae.set_backend(args.backend)
-    tinyae.manual_seed(0)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out, dataset = cli.start_tutorial(args)
     epochs, map_epochs = (1, 1) if args.quick else (100, 50)
     if args.epochs:
         epochs = map_epochs = args.epochs
-    x_train, y_train, x_test, y_test = data.load_dataset(args.data, limit=500 if args.quick else None)
+    x_train, y_train, x_test, y_test = dataset
     normal, _ = data.subset(x_train, y_train, args.normal)
     x_scored, y_scored = data.subset(x_test, y_test, [args.normal, args.anomaly])
     is_anomaly = (y_scored == args.anomaly).astype(np.int64)  # the labels of the ROC: 1 = anomaly
@@ -137,8 +128,7 @@ def main() -> None:
         "map_test_loss": map_history.val_loss,
         "seconds": {"vae": seconds, "map_vae": map_seconds},
     }  # fmt: skip
-    (out / "numbers.json").write_text(json.dumps(numbers, indent=2))
-    print(f"Done: pictures and numbers.json are in {out}/ (start with reconstructions_anomaly.png)")
+    cli.finish_tutorial(out, numbers, "reconstructions_anomaly.png")
 
 
 if __name__ == "__main__":
