@@ -83,10 +83,8 @@ def _figures(
         ),
         "filter_tile": (lambda p: plots.filter_tile(W, n=49, path=p), (600, 600)),
         "loss_curves_parts": (lambda p: plots.loss_curves(parts, path=p, title="VAE"), (1000, 400)),
-        "loss_curves_history": (
-            lambda p: plots.loss_curves(trained_history(), path=p),
-            (1000, 400),
-        ),  # a parts panel beside
+        # a History whose loss has one part: the parts panel would repeat the total, so it is left out
+        "loss_curves_history": (lambda p: plots.loss_curves(trained_history(), path=p), (500, 400)),
         "score_histograms": (lambda p: plots.score_histograms(scores, bins=30, path=p), (600, 400)),
         "roc_plot": (lambda p: plots.roc_plot(roc, path=p), (500, 500)),
         "latent_scatter": (lambda p: plots.latent_scatter(codes, code_labels, path=p), (600, 500)),

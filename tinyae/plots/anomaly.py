@@ -27,12 +27,14 @@ def score_histograms(
     bins: int = 50,
     path: PathLike | None = None,
     title: str | None = None,
+    xlabel: str = "anomaly score",
     density: bool = False,
 ) -> Figure:
     """Overlaid histograms of anomaly scores, one per group (``{"digit 1": s1, "digit 9": s9}``).
 
     All groups share one set of bin edges, so the bars line up; the legend gives each group's size.
-    With ``density=True`` each histogram has area 1, which compares groups of different sizes.
+    With ``density=True`` each histogram has area 1, which compares groups of different sizes; ``xlabel``
+    names the score (``"L2 reconstruction error"``).
 
     Examples
     --------
@@ -50,7 +52,7 @@ def score_histograms(
     ax = fig.add_subplot()
     for name, values in groups.items():
         ax.hist(values, bins=edges.tolist(), alpha=0.5, density=density, label=f"{name} (n = {values.size})")
-    ax.set_xlabel("anomaly score")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("density" if density else "count")
     ax.set_title(title or "anomaly scores")
     ax.legend()

@@ -60,7 +60,7 @@ def loss_curves(history: Any, path: PathLike | None = None, title: str | None = 
     Returns
     -------
     matplotlib.figure.Figure
-        One panel (total loss), or two side by side when there are parts.
+        One panel (total loss), or two side by side when the loss has two or more parts.
 
     Examples
     --------
@@ -70,8 +70,11 @@ def loss_curves(history: Any, path: PathLike | None = None, title: str | None = 
     ['total loss', 'training loss parts']
     """
     record = _history_dict(history)
-    totals = {key: _series(record[key], key) for key in ("loss", "val_loss") if key in record}
+    # an empty series (a History trained without validation data) draws nothing and gets no legend entry
+    totals = {key: _series(record[key], key) for key in ("loss", "val_loss") if len(record.get(key) or [])}
     parts = {name: _series(v, f"parts/{name}") for name, v in dict(record.get("parts") or {}).items()}
+    if totals and len(parts) == 1:
+        parts = {}  # a single part is the total: a second panel would repeat it
     val_parts = {
         name: _series(v, f"val_parts/{name}") for name, v in dict(record.get("val_parts") or {}).items()
     }
