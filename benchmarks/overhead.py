@@ -18,14 +18,21 @@ Run (unsetting the OpenBLAS variables this machine may set, which slow NumPy):
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-import statistics
-import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from common import (
+    add_common_arguments,
+    environment,
+    environment_lines,
+    markdown_table,
+    new_figure,
+    resolve_backends,
+    save_figure,
+    summarize,
+    time_alternating,
+    write_json,
+)
 
 import tinyae
 import tinyae.functional as F
@@ -67,95 +74,95 @@ def with_tinyae(params: dict[str, tinyae.Tensor], x: tinyae.Tensor) -> tuple[flo
     return loss.item(), [W.grad, b.grad, c.grad]
 
 
-def time_alternating(systems: dict[str, Callable[[], Any]], repeats: int, sync: Callable[[], None]) -> dict:
-    for run in systems.values():  # warm-up: allocator, BLAS threads, caches
-        for _ in range(5):
-            run()
-    samples: dict[str, list[float]] = {name: [] for name in systems}
-    for _ in range(repeats):
-        for name, run in systems.items():
-            sync()
-            start = time.perf_counter()
-            run()
-            sync()
-            samples[name].append(time.perf_counter() - start)
-    return samples
-
-
-def environment() -> dict[str, Any]:
-    info: dict[str, Any] = {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "tinyae": tinyae.__version__,
-        "machine": platform.machine(),
-    }
-    try:
-        from threadpoolctl import threadpool_info
-
-        info["blas"] = [
-            {k: pool.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
-            for pool in threadpool_info()
-        ]
-    except ImportError:
-        info["blas"] = "threadpoolctl not installed"
-    return info
+def plot(samples: dict[str, list[float]], path: str) -> None:
+    """Every timed call of each system, in order (a slow spell of the machine shows as a bump in all)."""
+    figure, axes = new_figure(7, 3.5)
+    ax = axes[0][0]
+    for name, values in samples.items():
+        ax.plot([v * 1e3 for v in values], ".", markersize=3, label=name)
+    ax.set_xlabel("repeat")
+    ax.set_ylabel("ms per forward + backward")
+    ax.legend(fontsize=8)
+    save_figure(figure, path)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", default="numpy", help="tinyae backend to time (numpy, strict, cupy)")
-    parser.add_argument("--repeats", type=int, default=100)
+    add_common_arguments(parser, repeats=100, backend="numpy")
     parser.add_argument("--batch", type=int, default=100)
-    parser.add_argument("--json", metavar="OUT", help="write the samples and summary here")
     args = parser.parse_args()
+    repeats = args.repeats or (5 if args.quick else args.default_repeats)
+    backends, skipped = resolve_backends(args.backend)
+
+    env = environment()
+    print("\n".join(environment_lines(env)))
+    for name, reason in skipped.items():
+        print(f"tinyae ({name}): skipped ({reason})")
 
     host = make_inputs(args.batch, 784, 500)
-    backend = tinyae.get_backend(args.backend)
-    params = {k: tinyae.tensor(host[k], backend=backend, requires_grad=True) for k in ("W", "b", "c")}
-    x = tinyae.tensor(host["x"], backend=backend)
-
     loss_hand, grads_hand = by_hand(host["x"], host["W"], host["b"], host["c"])
-    loss_ae, grads_ae = with_tinyae(params, x)
-    max_rel = max(
-        float(np.max(np.abs(backend.to_numpy(g) - h)) / (np.max(np.abs(h)) + 1e-30))
-        for g, h in zip(grads_ae, grads_hand, strict=True)
-    )
+    systems: dict[str, Any] = {"numpy by hand": lambda: by_hand(host["x"], host["W"], host["b"], host["c"])}
+    syncs: dict[str, Any] = {"numpy by hand": lambda: None}
+    checks = {}
+    for name in backends:
+        backend = tinyae.get_backend(name)
+        params = {k: tinyae.tensor(host[k], backend=backend, requires_grad=True) for k in ("W", "b", "c")}
+        x = tinyae.tensor(host["x"], backend=backend)
+        loss_ae, grads_ae = with_tinyae(params, x)
+        max_rel = max(
+            float(np.max(np.abs(backend.to_numpy(g) - h)) / (np.max(np.abs(h)) + 1e-30))
+            for g, h in zip(grads_ae, grads_hand, strict=True)
+        )
+        label = f"tinyae ({name})"
+        checks[label] = {"loss_tinyae": loss_ae, "loss_by_hand": loss_hand, "max_rel_grad_diff": max_rel}
+        systems[label] = lambda params=params, x=x: with_tinyae(params, x)
+        syncs[label] = backend.synchronize
 
-    samples = time_alternating(
-        {
-            "numpy by hand": lambda: by_hand(host["x"], host["W"], host["b"], host["c"]),
-            f"tinyae ({args.backend})": lambda: with_tinyae(params, x),
-        },
-        args.repeats,
-        backend.synchronize,
-    )
-    summary = {
-        name: {"median_ms": 1e3 * statistics.median(s), "min_ms": 1e3 * min(s)} for name, s in samples.items()
+    samples = time_alternating(systems, repeats, syncs)
+    summary = {name: {k + "_ms": 1e3 * v for k, v in summarize(s).items()} for name, s in samples.items()}
+    hand = summary["numpy by hand"]
+    ratios = {
+        name: {"median": row["median_ms"] / hand["median_ms"], "min": row["min_ms"] / hand["min_ms"]}
+        for name, row in summary.items()
+        if name != "numpy by hand"
     }
-    names = list(summary)
-    ratio_median = summary[names[1]]["median_ms"] / summary[names[0]]["median_ms"]
-    ratio_min = summary[names[1]]["min_ms"] / summary[names[0]]["min_ms"]
 
-    print(f"forward+backward, tied AE layer, x {args.batch}x784 float32, W 784x500, {args.repeats} repeats\n")
-    print("| system | median ms | min ms |")
-    print("| --- | --- | --- |")
-    for name, row in summary.items():
-        print(f"| {name} | {row['median_ms']:.3f} | {row['min_ms']:.3f} |")
-    print(f"\nratio tinyae / by hand: median {ratio_median:.3f}, min {ratio_min:.3f}")
+    print(f"\nforward+backward, tied AE layer, x {args.batch}x784 float32, W 784x500, {repeats} repeats\n")
     print(
-        f"same results: loss {loss_ae:.6g} vs {loss_hand:.6g}; max relative gradient difference {max_rel:.2e}"
+        markdown_table(
+            ["system", "median ms", "min ms", "ratio to by hand (median)", "ratio (min)"],
+            [
+                [
+                    name,
+                    f"{row['median_ms']:.3f}",
+                    f"{row['min_ms']:.3f}",
+                    f"{ratios[name]['median']:.3f}" if name in ratios else "1",
+                    f"{ratios[name]['min']:.3f}" if name in ratios else "1",
+                ]
+                for name, row in summary.items()
+            ],
+        )
     )
+    for name, check in checks.items():
+        print(
+            f"same results, {name}: loss {check['loss_tinyae']:.6g} vs {check['loss_by_hand']:.6g}; "
+            f"max relative gradient difference {check['max_rel_grad_diff']:.2e}"
+        )
     if args.json:
-        report = {
-            "environment": environment(),
-            "args": vars(args),
-            "summary": summary,
-            "ratio": {"median": ratio_median, "min": ratio_min},
-            "check": {"loss_tinyae": loss_ae, "loss_by_hand": loss_hand, "max_rel_grad_diff": max_rel},
-            "samples_s": samples,
-        }
-        with open(args.json, "w") as out:
-            json.dump(report, out, indent=2)
+        write_json(
+            args.json,
+            {
+                "environment": env,
+                "args": {k: v for k, v in vars(args).items() if k != "default_repeats"},
+                "skipped": skipped,
+                "summary": summary,
+                "ratio": ratios,
+                "check": checks,
+                "samples_s": samples,
+            },
+        )
+    if args.plot:
+        plot(samples, args.plot)
 
 
 if __name__ == "__main__":
