@@ -414,7 +414,7 @@ class Sub(Function):
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
-        return grad, -grad
+        return grad, (-grad if ctx.needs_input_grad[1] else None)
 
 
 class Mul(Function):
@@ -428,7 +428,8 @@ class Mul(Function):
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
         a, b = ctx.saved
-        return grad * b, grad * a
+        need_a, need_b = ctx.needs_input_grad
+        return (grad * b if need_a else None), (grad * a if need_b else None)
 
 
 class Div(Function):
@@ -443,7 +444,7 @@ class Div(Function):
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
         a, b = ctx.saved
         grad_a = grad / b
-        return grad_a, -grad_a * a / b
+        return grad_a, (-grad_a * a / b if ctx.needs_input_grad[1] else None)
 
 
 class Neg(Function):

@@ -55,7 +55,7 @@ class SquaredError(Function):
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
         (diff,) = ctx.saved
         g = 2 * grad * diff
-        return g, -g
+        return g, (-g if ctx.needs_input_grad[1] else None)
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
@@ -106,7 +106,7 @@ class BinaryCrossEntropy(Function):
         d_p = xp.where(live_q, (1 - y) / xp.where(live_q, 1 - p, 1), 0) - xp.where(
             live_p, y / xp.where(live_p, p, 1), 0
         )
-        return grad * d_p, grad * (log_q - log_p)
+        return grad * d_p, (grad * (log_q - log_p) if ctx.needs_input_grad[1] else None)
 
 
 def _clamped_log(xp: Any, p: Any) -> Any:
@@ -140,7 +140,8 @@ class BinaryCrossEntropyWithLogits(Function):
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
         x, y, e = ctx.saved
-        return grad * (stable_sigmoid(ctx.xp, x, e) - y), -grad * x
+        grad_y = -grad * x if ctx.needs_input_grad[1] else None  # targets are usually data
+        return grad * (stable_sigmoid(ctx.xp, x, e) - y), grad_y
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:

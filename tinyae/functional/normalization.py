@@ -74,17 +74,17 @@ class BatchNorm(Function):
     def backward(ctx: Context, grad: Any) -> tuple[Any, ...]:
         xp = ctx.xp
         xhat, inv_std, gamma = ctx.saved
-        dxhat = grad if gamma is None else grad * gamma
+        scale = inv_std if gamma is None else gamma * inv_std  # (features,)
+        sum_g = xp.sum(grad, axis=0)  # = dbeta
+        sum_gx = xp.sum(grad * xhat, axis=0)  # = dgamma
         if ctx.training:
-            dx = inv_std * (
-                dxhat
-                - xp.mean(dxhat, axis=0, keepdims=True)
-                - xhat * xp.mean(dxhat * xhat, axis=0, keepdims=True)
-            )
+            # mean(dxhat) = gamma * sum_g / n and mean(dxhat * xhat) = gamma * sum_gx / n: reuse both sums
+            n = grad.shape[0]
+            dx = scale * (grad - sum_g / n - xhat * (sum_gx / n))
         else:
-            dx = dxhat * inv_std
-        dgamma = None if gamma is None else xp.sum(grad * xhat, axis=0)
-        dbeta = xp.sum(grad, axis=0) if ctx.has_beta else None
+            dx = grad * scale
+        dgamma = None if gamma is None else sum_gx
+        dbeta = sum_g if ctx.has_beta else None
         return dx, dgamma, dbeta, None, None
 
 

@@ -83,11 +83,26 @@ class Adam(Optimizer):
         beta1, beta2 = self.betas
         g = weight_decayed(grad, p, self.weight_decay)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg += (1 - beta1) * (g - exp_avg)  # beta1 * m + (1 - beta1) * g, as a lerp
+        # Every pass below writes into an existing array: for W1's 1.1M parameters, fresh temporaries cost
+        # more (allocation and page faults) than the arithmetic.  The scratch buffer is not saved.
+        scratch = state.get("_scratch")
+        if scratch is None:
+            scratch = state["_scratch"] = xp.empty_like(p.data)
+        scratch[...] = g
+        scratch *= 1 - beta1
+        exp_avg *= beta1
+        exp_avg += scratch  # m = beta1 m + (1 - beta1) g
+        scratch[...] = g
+        scratch *= g
+        scratch *= 1 - beta2
         exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * (g * g)
+        exp_avg_sq += scratch  # v = beta2 v + (1 - beta2) g^2
         # bias corrections are Python floats, so they never promote float32 arrays to float64
         step_size = self.lr / (1 - beta1**step)
-        denom = xp.sqrt(exp_avg_sq) / math.sqrt(1 - beta2**step)
-        denom += self.eps
-        p.data -= step_size * (exp_avg / denom)
+        denom = xp.sqrt(exp_avg_sq)
+        denom *= 1 / math.sqrt(1 - beta2**step)
+        denom += self.eps  # sqrt(v / (1 - beta2^t)) + eps
+        scratch[...] = exp_avg
+        scratch /= denom
+        scratch *= step_size
+        p.data -= scratch

@@ -91,6 +91,8 @@ class Optimizer:
         state: dict[str, Any] = {}
         for index, (p, entries) in enumerate(zip(self.params, self.state, strict=True)):
             for name, value in entries.items():
+                if name.startswith("_"):
+                    continue  # working memory (a scratch buffer), not state: rebuilt on the next step
                 if isinstance(value, int):
                     state[f"{index}.{name}"] = value
                 else:  # copy first: the host view of a numpy array would change with later steps
