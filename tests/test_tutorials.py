@@ -30,5 +30,6 @@ def test_tutorial_01_engine(tmp_path: Path, backend: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "gradcheck: analytic gradients match" in result.stdout
+    assert "L2Loss" in (tmp_path / "graph.dot").read_text()
     numbers = json.loads((tmp_path / "numbers.json").read_text())
     assert numbers["loss_after"] < numbers["loss_before"]

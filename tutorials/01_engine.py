@@ -22,6 +22,7 @@ import numpy as np
 
 import tinyae
 import tinyae.functional as F
+from tinyae import plots
 
 
 def main() -> None:
@@ -47,6 +48,10 @@ def main() -> None:
     y = F.sigmoid(F.linear(h, W.T, c))  # tied decoder: the same W, transposed
     loss = F.l2_loss(y - x)  # 0.5 * sum of squared errors, as tf.nn.l2_loss
     print(f"loss = {loss.item():.4f}, made by {loss.node.op.__name__}, from {y.node.op.__name__}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    plots.write_graph(loss, out / "graph.dot", names={"x": x, "W": W, "b": b, "c": c})
+    print(f"the graph, as Graphviz text: {out / 'graph.dot'} (render it with `dot -Tpng`)")
 
     # Step 3: backward.  Every leaf that requires a gradient now holds d loss / d leaf, shaped like itself.
     loss.backward()
@@ -72,8 +77,6 @@ def main() -> None:
         after = F.l2_loss(F.sigmoid(F.linear(F.sigmoid(F.linear(x, W, b)), W.T, c)) - x).item()
     print(f"after one SGD step (lr 0.5): loss {loss.item():.4f} -> {after:.4f}")
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     numbers = {"loss_before": loss.item(), "loss_after": after, "backend": args.backend}
     (out / "numbers.json").write_text(json.dumps(numbers, indent=2))
     print(f"numbers written to {out / 'numbers.json'}")

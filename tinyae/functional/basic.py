@@ -47,7 +47,8 @@ class Linear(Function):
         grad_x = xp.reshape(xp.matmul(g, xp.matrix_transpose(weight)), ctx.x_shape) if need_x else None
         grad_w = None
         if need_w:
-            weight_node = ctx.inputs[1].node
+            weight_input = ctx.inputs[1]
+            weight_node = None if weight_input is None else weight_input.node
             if weight_node is not None and weight_node.op is Transpose:
                 # a tied decoder's W.T: make the gradient in W's own memory layout, (g^T x)^T, so that the
                 # encoder's and the decoder's halves of dW add without a strided pass (3x faster here)
