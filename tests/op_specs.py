@@ -176,6 +176,13 @@ SPECS: list[OpSpec] = [
     # functional: dense layer and elementary functions
     OpSpec("linear", F.linear, lambda x, w, b: x @ w + b, linear_shapes, (Domain(), Domain(), Domain())),
     OpSpec(
+        "linear_tied",  # a tied decoder: F.linear(h, W.T, c), whose weight gradient has its own fast path
+        lambda x, w, b: F.linear(x, w.T, b),
+        lambda x, w, b: x @ w.T + b,
+        linear_shapes.map(lambda s: (s[0], s[1][::-1], s[2])),
+        (Domain(), Domain(), Domain()),
+    ),
+    OpSpec(
         "linear_nobias",
         lambda x, w: F.linear(x, w),
         np.matmul,
