@@ -137,3 +137,8 @@ def test_overhead_quick(tmp_path: Path) -> None:
         assert check["max_rel_grad_diff"] < 1e-4
         assert check["loss_tinyae"] == pytest.approx(check["loss_by_hand"], rel=1e-5)
     assert "ratio to by hand" in stdout
+
+
+def test_batch1_quick(tmp_path: Path) -> None:
+    stdout, report = run_script(tmp_path, "batch1.py", "--quick", "--backend", "strict")
+    assert len(report["summary"]) == 3 and "tinyae / by hand" in stdout
