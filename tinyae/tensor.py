@@ -114,12 +114,19 @@ class Function:
     def apply(cls, *inputs: Any, **params: Any) -> Any:
         """Run the op on tensors (Python scalars pass through as constants) and record it in the graph."""
         backend = _common_backend(cls, inputs)
-        inputs = tuple(_operand(x, backend) for x in inputs)
-        needs_graph = autograd.is_grad_enabled() and any(
-            isinstance(x, Tensor) and x.requires_grad for x in inputs
-        )
+        operands: list[Tensor | None] = []  # per input: the tensor, or None for a constant
+        arrays: list[Any] = []
+        wants_grad = False
+        for x in inputs:  # one pass: this loop runs for every op, so it is kept plain
+            x = _operand(x, backend)
+            if isinstance(x, Tensor):
+                operands.append(x)
+                arrays.append(x.data)
+                wants_grad = wants_grad or x.requires_grad
+            else:
+                operands.append(None)
+                arrays.append(x)
         ctx = Context(cls, backend.xp)
-        arrays = tuple(x.data if isinstance(x, Tensor) else x for x in inputs)
         try:
             out = cls.forward(ctx, *arrays, **params)
         except OpError:
@@ -132,9 +139,9 @@ class Function:
             out, *rest = out
             extras = tuple(Tensor._wrap(backend.xp.asarray(e), backend) for e in rest)
         result = Tensor._wrap(backend.xp.asarray(out), backend)
-        if needs_graph:
-            ctx.inputs = tuple(x if isinstance(x, Tensor) else None for x in inputs)
-            ctx.needs_input_grad = tuple(x is not None and x.requires_grad for x in ctx.inputs)
+        if wants_grad and autograd.is_grad_enabled():
+            ctx.inputs = tuple(operands)
+            ctx.needs_input_grad = tuple(t is not None and t.requires_grad for t in operands)
             result.node = ctx
             result.requires_grad = True
         return (result, *extras) if extras else result
