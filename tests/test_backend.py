@@ -63,3 +63,26 @@ def test_noise_has_the_backend_and_dtype_asked_for(backend: tinyae.Backend) -> N
     assert host.min() >= 0.0 and host.max() < 1.0 and abs(host.mean() - 0.5) < 0.05
     normal = backend.to_numpy(rng.normal((2000,), "float64"))
     assert abs(normal.mean()) < 0.1 and abs(normal.std() - 1.0) < 0.1
+
+
+def test_into_writes_the_result_into_the_buffer_on_every_backend(backend: tinyae.Backend) -> None:
+    xp = backend.xp
+    a = backend.asarray([1.0, 4.0, 9.0], dtype="float32")
+    out = xp.zeros_like(a)
+    result = backend.into(out, "sqrt", a)
+    assert result is out
+    np.testing.assert_allclose(backend.to_numpy(out), [1.0, 2.0, 3.0])
+    backend.into(out, "divide", a, out)  # out may also be an input
+    np.testing.assert_allclose(backend.to_numpy(out), [1.0, 2.0, 3.0])
+    assert backend.to_numpy(a).tolist() == [1.0, 4.0, 9.0]
+
+
+def test_into_allocates_no_temporary_on_numpy() -> None:
+    numpy_backend = tinyae.get_backend("numpy")
+    a = np.arange(1.0, 5.0, dtype=np.float32)
+    out = np.empty_like(a)
+    address = out.__array_interface__["data"][0]
+    numpy_backend.into(out, "multiply", a, a)
+    assert out.__array_interface__["data"][0] == address
+    assert numpy_backend.writes_in_place and not tinyae.get_backend("strict").writes_in_place
+    np.testing.assert_array_equal(out, a * a)

@@ -22,32 +22,48 @@ def positive_mask(xp: Any, x: Any) -> Any:
     return xp.astype(x > 0, x.dtype)
 
 
-def stable_sigmoid(xp: Any, x: Any, e: Any) -> Any:
+def stable_sigmoid(xp: Any, x: Any, e: Any, one_plus_e: Any = None) -> Any:
     """sigma(x) from ``e = exp(-|x|)``: 1/(1+e) for x > 0 and e/(1+e) otherwise; neither overflows.
 
-    Written without ``where``: with m = [x > 0], ``e + m * (1 - e)`` is 1 for x > 0 and e otherwise.
+    The numerator (1 or e) is ``max(e, sign(x))``, because e <= 1: one pass, no branch per element (NumPy's
+    ``where`` on random signs was 20x slower than a multiply here), no boolean mask to cast.
     """
-    return (e + positive_mask(xp, x) * (1 - e)) / (1 + e)
+    y = xp.maximum(e, xp.sign(x))
+    if one_plus_e is None:
+        one_plus_e = 1 + e
+    y /= one_plus_e  # in place: y is our own fresh array
+    return y
+
+
+def exp_neg_abs(xp: Any, x: Any) -> Any:
+    """``e^-|x|``, in (0, 1] for every finite x: the one exponential the stable forms need."""
+    e = xp.abs(x)
+    e *= -1.0
+    return xp.exp(e)
 
 
 class Sigmoid(Function):
     """``y = 1 / (1 + e^-x)``; dy/dx = y (1 - y) = e / (1 + e)^2 with ``e = e^-|x|``.
 
-    The form in ``e`` is kept: ``y (1 - y)`` is 0 in float32 from x = 17 on, where y rounds to 1.
+    The form in ``e`` is kept: ``y (1 - y)`` is 0 in float32 from x = 17 on, where y rounds to 1.  The
+    forward pass keeps ``e`` and ``1 + e``, so that the backward pass is three multiplies and divides.
     """
 
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
         xp = ctx.xp
-        e = xp.exp(-xp.abs(x))
-        ctx.save(e)
-        return stable_sigmoid(xp, x, e)
+        e = exp_neg_abs(xp, x)
+        one_plus_e = 1 + e
+        ctx.save(e, one_plus_e)
+        return stable_sigmoid(xp, x, e, one_plus_e)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
-        (e,) = ctx.saved
-        r = 1 / (1 + e)
-        return grad * e * r * r
+        e, one_plus_e = ctx.saved
+        dx = grad * e
+        dx /= one_plus_e
+        dx /= one_plus_e
+        return dx
 
 
 class Tanh(Function):
@@ -70,13 +86,15 @@ class ReLU(Function):
 
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
-        ctx.save(positive_mask(ctx.xp, x))
-        return ctx.xp.maximum(x, 0)  # not x * mask: -inf * 0 would be nan
+        xp = ctx.xp
+        y = xp.maximum(x, 0)  # not x * mask: -inf * 0 would be nan
+        ctx.save(xp.sign(y))  # the slope: sign(y) is 1 where x > 0 and 0 elsewhere, in one pass
+        return y
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
-        (mask,) = ctx.saved
-        return grad * mask
+        (slope,) = ctx.saved
+        return grad * slope
 
 
 class LeakyReLU(Function):
@@ -101,7 +119,7 @@ class Softplus(Function):
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
         xp = ctx.xp
-        e = xp.exp(-xp.abs(x))
+        e = exp_neg_abs(xp, x)
         ctx.save(x, e)
         return xp.maximum(x, 0) + xp.log1p(e)
 
@@ -117,7 +135,7 @@ class LogSigmoid(Function):
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
         xp = ctx.xp
-        e = xp.exp(-xp.abs(x))
+        e = exp_neg_abs(xp, x)
         ctx.save(x, e)
         return xp.minimum(x, 0) - xp.log1p(e)
 

@@ -91,8 +91,15 @@ class RMSprop(Optimizer):
         alpha = self.alpha
         g = weight_decayed(grad, p, self.weight_decay)
         square_avg = state["square_avg"]
+        # the scratch buffer (not saved) spares megabyte temporaries, as in Adam
+        scratch = state.get("_scratch")
+        if scratch is None:
+            scratch = state["_scratch"] = xp.empty_like(p.data)
+        into = p.backend.into
         square_avg *= alpha
-        square_avg += (1 - alpha) * (g * g)
+        into(scratch, "multiply", g, g)
+        scratch *= 1 - alpha
+        square_avg += scratch
         if self.centered:
             grad_avg = state["grad_avg"]
             grad_avg += (1 - alpha) * (g - grad_avg)  # alpha * grad_avg + (1 - alpha) * g, as a lerp
@@ -100,7 +107,7 @@ class RMSprop(Optimizer):
             # when the gradient is constant, and sqrt would then give NaN: clamp at 0
             avg = xp.sqrt(xp.maximum(square_avg - grad_avg * grad_avg, 0.0))
         else:
-            avg = xp.sqrt(square_avg)
+            avg = into(scratch, "sqrt", square_avg)
         avg += self.eps  # outside the square root, as in PyTorch (TensorFlow puts it inside)
         if self.momentum > 0:
             buf = state["momentum_buffer"]
@@ -108,4 +115,6 @@ class RMSprop(Optimizer):
             buf += g / avg
             p.data -= self.lr * buf
         else:
-            p.data -= self.lr * (g / avg)
+            update = into(avg, "divide", g, avg)
+            update *= self.lr
+            p.data -= update
