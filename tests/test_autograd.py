@@ -152,3 +152,19 @@ def test_tensors_and_backends_pickle_and_deepcopy(backend: tinyae.Backend) -> No
     for clone in (copy.deepcopy(x), pickle.loads(pickle.dumps(x))):
         assert clone.backend is x.backend
         np.testing.assert_array_equal(clone.numpy(), x.numpy())
+
+
+def test_an_intermediate_tensor_is_freed_when_dropped_and_backward_still_works() -> None:
+    # a node keeps the nodes of its inputs, not the input tensors: the pre-activation below is not needed
+    # by sigmoid's backward rule, so dropping it frees it (and its array) before backward
+    x = tinyae.tensor(np.linspace(-1, 1, 12, dtype=np.float32).reshape(4, 3))
+    W = tinyae.tensor(np.eye(3, dtype=np.float32), requires_grad=True)
+    pre_activation = F.linear(x, W)
+    dropped = weakref.ref(pre_activation)
+    y = F.sigmoid(pre_activation)
+    del pre_activation
+    gc.collect()
+    assert dropped() is None
+    F.l2_loss(y).backward()
+    s = 1 / (1 + np.exp(-x.numpy()))
+    np.testing.assert_allclose(W.grad, x.numpy().T @ (s * s * (1 - s)), rtol=1e-5)

@@ -1,8 +1,10 @@
 """Reverse-mode differentiation: the backward driver and the switch that turns graph building off.
 
 Every tensor made by an op remembers the op's *node* (its :class:`~tinyae.tensor.Context`): the op class,
-the input tensors and what the op saved for its backward rule.  ``loss.backward()`` calls :func:`backward`,
-which
+where each input came from (the node that made it, or the leaf tensor itself) and what the op saved for
+its backward rule.  A node holds the nodes of its inputs, not the input tensors: an intermediate result
+that the backward rules do not need (a pre-activation, say) is freed as soon as the user's code drops
+it, as in PyTorch.  ``loss.backward()`` calls :func:`backward`, which
 
 1. orders the nodes so that each comes after every node that uses its output (an iterative depth-first
    search: a chain of 10,000 ops needs no recursion),
@@ -11,8 +13,8 @@ which
    to what that input has received so far,
 4. stores the totals in the leaves' ``.grad`` and frees the graph.
 
-This module knows nothing about the ``Tensor`` class: it walks any objects with the attributes
-``node``, ``requires_grad``, ``grad``, ``shape`` and ``dtype``.
+This module knows nothing about the ``Tensor`` class: it walks :class:`Node` objects, and gives leaves
+(any object with ``data`` and ``grad``) their gradients.
 """
 
 from __future__ import annotations
@@ -22,11 +24,23 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["backward", "enable_grad", "is_grad_enabled", "no_grad", "unbroadcast"]
+__all__ = ["Node", "backward", "enable_grad", "is_grad_enabled", "no_grad", "unbroadcast"]
 
 _grad_enabled: contextvars.ContextVar[bool] = contextvars.ContextVar("tinyae_grad", default=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Node:
+    """The base class of graph nodes (:class:`tinyae.tensor.Context` is the one kind).
+
+    What the driver reads of a node: ``op`` (the Function class, whose static ``backward(node, grad)`` gives
+    one gradient per input), ``inputs`` (per input: the ``Node`` that produced it, the leaf tensor, or
+    None for a Python number), ``out_shape`` and ``out_dtype`` (of the op's output, to check the
+    gradients sent back to it), ``released`` and ``release()``.
+    """
+
+    __slots__ = ()
 
 
 def is_grad_enabled() -> bool:
@@ -104,21 +118,28 @@ def backward(root: Any, grad: Any, retain_graph: bool = False) -> None:
                 f"{node.op.__name__}.backward returned {len(in_grads)} gradients "
                 f"for {len(node.inputs)} inputs"
             )
-        for index, (tensor, g) in enumerate(zip(node.inputs, in_grads, strict=True)):
-            if tensor is None or not tensor.requires_grad or g is None:
+        for index, (source, g) in enumerate(zip(node.inputs, in_grads, strict=True)):
+            if source is None or g is None:
                 continue
-            g = _checked(node, index, tensor, unbroadcast(g, tensor.shape, node.xp))
-            if tensor.node is not None:
-                previous = pending.get(tensor.node)
-                pending[tensor.node] = g if previous is None else previous + g
+            if isinstance(source, Node):  # an intermediate result: add g to what its node has received
+                if g.shape != source.out_shape or g.dtype != source.out_dtype:  # usually both match
+                    g = _checked(node, index, source.out_shape, source.out_dtype, g)
+                previous = pending.get(source)
+                pending[source] = g if previous is None else previous + g
+                continue
+            if not source.requires_grad:
+                continue  # a constant leaf: data
+            data = source.data
+            if g.shape != data.shape or g.dtype != data.dtype:
+                g = _checked(node, index, tuple(data.shape), data.dtype, g)
+            if source.grad is not None:
+                source.grad = source.grad + g
             else:
-                if tensor.grad is not None:
-                    tensor.grad = tensor.grad + g
-                else:
-                    # an op may hand one array to several inputs (a + b): each leaf gets its own
-                    g = node.xp.asarray(g, copy=True if id(g) in given_to_leaves else None)
-                    given_to_leaves.add(id(g))
-                    tensor.grad = g
+                # an op may hand one array to several inputs (a + b): each leaf gets its own
+                if id(g) in given_to_leaves:
+                    g = node.xp.asarray(g, copy=True)
+                given_to_leaves.add(id(g))
+                source.grad = g
         if not retain_graph:
             node.release()
 
@@ -146,23 +167,25 @@ def _topological_order(start: Any) -> list[Any]:
             )
         expanded.add(node)
         stack.append((node, True))
-        for tensor in node.inputs:
-            if tensor is not None and tensor.node is not None and tensor.node not in expanded:
-                stack.append((tensor.node, False))
+        for source in node.inputs:
+            if isinstance(source, Node) and source not in expanded:
+                stack.append((source, False))
     order.reverse()
     return order
 
 
-def _checked(node: Any, index: int, tensor: Any, grad: Any) -> Any:
-    """``grad`` if it fits input ``index`` of ``node`` in shape and dtype; else an error naming the op."""
-    if grad.shape != tensor.shape:
+def _checked(node: Any, index: int, shape: tuple[int, ...], dtype: Any, grad: Any) -> Any:
+    """``grad`` summed back over broadcast axes, if it then fits input ``index`` of ``node`` (of ``shape``
+    and ``dtype``); otherwise an error naming the op."""
+    grad = unbroadcast(grad, shape, node.xp)
+    if grad.shape != shape:
         raise RuntimeError(
             f"{node.op.__name__}.backward returned a gradient of shape {tuple(grad.shape)} for input "
-            f"{index}, which has shape {tuple(tensor.shape)}"
+            f"{index}, which has shape {shape}"
         )
-    if grad.dtype != tensor.dtype:
+    if grad.dtype != dtype:
         raise RuntimeError(
             f"{node.op.__name__}.backward returned a {grad.dtype} gradient for input {index}, "
-            f"which is {tensor.dtype} (if the op mixed two float dtypes, cast its inputs to one first)"
+            f"which is {dtype} (if the op mixed two float dtypes, cast its inputs to one first)"
         )
     return grad

@@ -57,7 +57,7 @@ class OpError(ValueError):
     """An op was given inputs it cannot combine (shapes, dtypes); the message names the op and the inputs."""
 
 
-class Context:
+class Context(autograd.Node):
     """One node of the graph: which op ran, on which inputs, and what it saved for its backward rule.
 
     Ops read ``ctx.xp`` (the array namespace), store arrays with ``ctx.save(...)`` and read them back as
@@ -66,12 +66,15 @@ class Context:
     expensive one (a matrix product for the data batch) can be skipped.
     """
 
-    __slots__ = ("__dict__", "inputs", "needs_input_grad", "op", "released", "saved", "xp")
+    __slots__ = ("__dict__", "inputs", "needs_input_grad", "op", "out_dtype", "out_shape", "released", "saved", "xp")
 
     def __init__(self, op: type[Function], xp: Any) -> None:
         self.op = op
         self.xp = xp
-        self.inputs: tuple[Tensor | None, ...] = ()
+        # per input: the Context that made it, the leaf Tensor itself, or None (a Python number)
+        self.inputs: tuple[Context | Tensor | None, ...] = ()
+        self.out_shape: tuple[int, ...] = ()
+        self.out_dtype: Any = None
         self.needs_input_grad: tuple[bool, ...] = ()  # per input: skip work for data and constants
         self.saved: tuple[Any, ...] = ()
         self.released = False
@@ -113,19 +116,30 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Any:
         """Run the op on tensors (Python scalars pass through as constants) and record it in the graph."""
-        backend = _common_backend(cls, inputs)
-        operands: list[Tensor | None] = []  # per input: the tensor, or None for a constant
-        arrays: list[Any] = []
-        wants_grad = False
-        for x in inputs:  # one pass: this loop runs for every op, so it is kept plain
-            x = _operand(x, backend)
+        backend: Backend | None = None
+        for x in inputs:  # the common backend of the tensors; this runs for every op, so it is kept plain
             if isinstance(x, Tensor):
-                operands.append(x)
+                if backend is None:
+                    backend = x.backend
+                elif x.backend is not backend:
+                    raise _two_backends(cls, backend, x.backend)
+        if backend is None:
+            backend = get_backend()
+        # per input: where its gradient goes (the node that made it, or the leaf itself), and its data
+        sources: list[Context | Tensor | None] = []
+        arrays: list[Any] = []
+        needs: list[bool] = []  # per input: does it want a gradient?
+        for x in inputs:
+            if not isinstance(x, Tensor) and type(x) not in _PLAIN_NUMBERS:
+                x = _operand(x, backend)
+            if isinstance(x, Tensor):
                 arrays.append(x.data)
-                wants_grad = wants_grad or x.requires_grad
+                sources.append(x if x.node is None else x.node)  # only leaves are kept as tensors
+                needs.append(x.requires_grad)
             else:
-                operands.append(None)
+                sources.append(None)
                 arrays.append(x)
+                needs.append(False)
         ctx = Context(cls, backend.xp)
         try:
             out = cls.forward(ctx, *arrays, **params)
@@ -139,26 +153,23 @@ class Function:
             out, *rest = out
             extras = tuple(Tensor._wrap(backend.xp.asarray(e), backend) for e in rest)
         result = Tensor._wrap(backend.xp.asarray(out), backend)
-        if wants_grad and autograd.is_grad_enabled():
-            ctx.inputs = tuple(operands)
-            ctx.needs_input_grad = tuple(t is not None and t.requires_grad for t in operands)
+        if True in needs and autograd.is_grad_enabled():
+            ctx.inputs = tuple(sources)
+            ctx.needs_input_grad = tuple(needs)
+            ctx.out_shape, ctx.out_dtype = tuple(result.data.shape), result.data.dtype
             result.node = ctx
             result.requires_grad = True
         return (result, *extras) if extras else result
 
 
-def _common_backend(op: type[Function], inputs: tuple[Any, ...]) -> Backend:
-    backend = None
-    for x in inputs:
-        if isinstance(x, Tensor):
-            if backend is None:
-                backend = x.backend
-            elif x.backend is not backend:
-                raise BackendError(
-                    f"{op.__name__} got tensors on two backends, {backend.name!r} and {x.backend.name!r}; "
-                    f"move one with .to({backend.name!r})"
-                )
-    return backend if backend is not None else get_backend()
+_PLAIN_NUMBERS = (float, int, bool)  # constants that need no conversion (checked first: it is quick)
+
+
+def _two_backends(op: type[Function], first: Backend, second: Backend) -> BackendError:
+    return BackendError(
+        f"{op.__name__} got tensors on two backends, {first.name!r} and {second.name!r}; "
+        f"move one with .to({first.name!r})"
+    )
 
 
 def _operand(x: Any, backend: Backend) -> Any:

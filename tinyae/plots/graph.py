@@ -9,7 +9,7 @@ from pathlib import Path
 from tinyae.backend import dtype_name
 from tinyae.data.fileio import atomic_write
 from tinyae.plots._common import PathLike
-from tinyae.tensor import Tensor
+from tinyae.tensor import Context, Tensor
 
 __all__ = ["graph", "write_graph"]
 
@@ -19,8 +19,8 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def _shape(t: Tensor) -> str:
-    return "(" + ", ".join(str(d) for d in t.shape) + (",)" if t.ndim == 1 else ")")
+def _shape(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + (",)" if len(shape) == 1 else ")")
 
 
 def graph(tensor: Tensor, names: Mapping[str, Tensor] | None = None) -> str:
@@ -52,40 +52,40 @@ def graph(tensor: Tensor, names: Mapping[str, Tensor] | None = None) -> str:
         raise TypeError(f"graph() needs a Tensor, not {type(tensor).__name__}")
     leaf_names = {id(t): name for name, t in (names or {}).items()}
     ids: dict[int, str] = {}  # id of an op's Context, or of a leaf tensor -> DOT node id
-    queue: deque[Tensor] = deque()
+    queue: deque[Context | Tensor] = deque()  # a node's inputs are the nodes that made them, or leaves
 
-    def node_id(t: Tensor) -> str:
-        key = id(t.node) if t.node is not None else id(t)
-        if key not in ids:
-            ids[key] = f"n{len(ids)}"
-            queue.append(t)
-        return ids[key]
+    def node_id(item: Context | Tensor) -> str:
+        if isinstance(item, Tensor) and item.node is not None:
+            item = item.node
+        if id(item) not in ids:
+            ids[id(item)] = f"n{len(ids)}"
+            queue.append(item)
+        return ids[id(item)]
 
     lines = ["digraph tinyae {", '  node [fontname="Helvetica", fontsize=10];']
     edges: list[str] = []
     node_id(tensor)
     while queue:
-        t = queue.popleft()
-        me = ids[id(t.node) if t.node is not None else id(t)]
-        ctx = t.node
-        if ctx is None:
-            label = f"{_shape(t)} {dtype_name(t.dtype)}\n" + (
-                "requires_grad" if t.requires_grad else "constant"
+        item = queue.popleft()
+        me = ids[id(item)]
+        if isinstance(item, Tensor):  # a leaf (the root too, when it is one)
+            label = f"{_shape(item.shape)} {dtype_name(item.dtype)}\n" + (
+                "requires_grad" if item.requires_grad else "constant"
             )
-            if id(t) in leaf_names:
-                label = f"{leaf_names[id(t)]}\n{label}"
-            fill = ', style=filled, fillcolor="#fff2cc"' if t.requires_grad else ""
+            if id(item) in leaf_names:
+                label = f"{leaf_names[id(item)]}\n{label}"
+            fill = ', style=filled, fillcolor="#fff2cc"' if item.requires_grad else ""
             lines.append(f"  {me} [label={_quote(label)}, shape=ellipse{fill}];")
             continue
-        if ctx.released:
+        if item.released:
             raise ValueError(
-                f"the graph through {ctx.op.__name__} was freed by backward(); call graph() before "
+                f"the graph through {item.op.__name__} was freed by backward(); call graph() before "
                 "backward(), or call backward(retain_graph=True)"
             )
-        border = ", peripheries=2" if t is tensor else ""
-        label = f"{ctx.op.__name__}\n{_shape(t)}"
+        border = ", peripheries=2" if item is tensor.node else ""
+        label = f"{item.op.__name__}\n{_shape(item.out_shape)}"
         lines.append(f'  {me} [label={_quote(label)}, shape=box, style=filled, fillcolor="#cfe2f3"{border}];')
-        edges.extend(f"  {node_id(x)} -> {me};" for x in ctx.inputs if x is not None)
+        edges.extend(f"  {node_id(source)} -> {me};" for source in item.inputs if source is not None)
     lines.extend(edges)
     lines.append("}")
     return "\n".join(lines) + "\n"
