@@ -41,6 +41,11 @@ class Node:
     """
 
     __slots__ = ()
+    op: Any
+    inputs: tuple[Any, ...]
+    out_shape: tuple[int, ...]
+    out_dtype: Any
+    released: bool
 
 
 def is_grad_enabled() -> bool:

@@ -66,7 +66,17 @@ class Context(autograd.Node):
     expensive one (a matrix product for the data batch) can be skipped.
     """
 
-    __slots__ = ("__dict__", "inputs", "needs_input_grad", "op", "out_dtype", "out_shape", "released", "saved", "xp")
+    __slots__ = (
+        "__dict__",
+        "inputs",
+        "needs_input_grad",
+        "op",
+        "out_dtype",
+        "out_shape",
+        "released",
+        "saved",
+        "xp",
+    )
 
     def __init__(self, op: type[Function], xp: Any) -> None:
         self.op = op
