@@ -278,3 +278,31 @@ def test_steps_are_counted_per_parameter_position() -> None:
     assert opt.state[0]["step"] == 2 and opt.state[1]["step"] == 1
     # b's first step is a first step: bias correction gives lr * sign(g)
     np.testing.assert_allclose(b.numpy(), [1 + 0.1 * 2.0 / (2.0 + 1e-8)], rtol=1e-12)
+
+
+def test_adam_state_dict_holds_pytorch_moments_and_new_betas_keep_them(backend: tinyae.Backend) -> None:
+    # Adam computes with decayed sums m / (1 - beta1) and v / (1 - beta2); what it saves, and how it
+    # continues when the betas change between steps, must be PyTorch's m and v
+    x, y, start = regression_problem()
+    w, b = (tinyae.tensor(v, dtype="float64", requires_grad=True, backend=backend) for v in start)
+    X, Y = (tinyae.tensor(v, dtype="float64", backend=backend) for v in (x, y))
+    opt = optim.Adam([w, b], lr=0.02)
+    state: dict[int, dict[str, Any]] = {}
+    ref = [v.copy() for v in start]
+    for step in range(1, 31):
+        betas = (0.9, 0.999) if step <= 10 else (0.5, 0.95)
+        opt.betas = betas
+        rule = adam_rule(lr=0.02, betas=betas)
+        opt.zero_grad()
+        functional.mse_loss(functional.linear(X, w, b), Y).backward()
+        opt.step()
+        grads = regression_gradients(x, y, *ref)
+        ref = [rule(i, p, g, state) for i, (p, g) in enumerate(zip(ref, grads, strict=True))]
+        if step in (10, 30):
+            saved = opt.state_dict()["state"]
+            for i in range(2):
+                assert saved[f"{i}.step"] == step
+                np.testing.assert_allclose(saved[f"{i}.exp_avg"], state[i]["m"], rtol=1e-10, atol=1e-14)
+                np.testing.assert_allclose(saved[f"{i}.exp_avg_sq"], state[i]["v"], rtol=1e-10, atol=1e-14)
+    for mine, theirs in zip((w, b), ref, strict=True):
+        np.testing.assert_allclose(mine.numpy(), theirs, rtol=1e-8, atol=1e-12)

@@ -42,6 +42,29 @@ class Optimizer:
         shared with another parameter's ``.grad``) and this parameter's ``state``."""
         raise NotImplementedError
 
+    @staticmethod
+    def scratch(p: Tensor, state: dict[str, Any]) -> Any:
+        """A work array shaped like ``p``, kept in ``state["_scratch"]`` from step to step (never saved).
+
+        Updates write their intermediate results into it (:meth:`Backend.into`) instead of making fresh
+        arrays: for W1's 1.1M parameters fresh megabyte temporaries cost page faults at every step.
+        """
+        buffer = state.get("_scratch")
+        if buffer is None or buffer.dtype != p.dtype or tuple(buffer.shape) != p.shape:
+            buffer = state["_scratch"] = p.backend.xp.empty_like(p.data)
+        return buffer
+
+    def _saved_entries(self, state: dict[str, Any]) -> dict[str, Any]:
+        """One parameter's state as :meth:`state_dict` saves it (the names of :meth:`state_names`).
+
+        By default the state as it is, less working memory (names that start with ``_``); an optimizer
+        that computes with other quantities than the ones PyTorch saves converts them here."""
+        return {name: value for name, value in state.items() if not name.startswith("_")}
+
+    def _working_entries(self, saved: dict[str, Any]) -> dict[str, Any]:
+        """The inverse of :meth:`_saved_entries`: one parameter's loaded state, as ``_update`` reads it."""
+        return saved
+
     # --- training ---------------------------------------------------------------------------------------
     def step(self) -> None:
         """Update every parameter that has a gradient; parameters whose ``.grad`` is None are skipped."""
@@ -57,7 +80,10 @@ class Optimizer:
                 )
             known = self._backends[index]
             if known is not p.backend:
-                if known is not None and self.state[index]:
+                entries = self.state[index]
+                for name in [name for name in entries if name.startswith("_")]:
+                    del entries[name]  # working memory on the old backend
+                if known is not None and entries:
                     raise BackendError(
                         f"{type(self).__name__}: parameter {index} moved from backend {known.name!r} to "
                         f"{p.backend.name!r} after its state was made; build the optimizer after moving"
@@ -90,9 +116,7 @@ class Optimizer:
         """
         state: dict[str, Any] = {}
         for index, (p, entries) in enumerate(zip(self.params, self.state, strict=True)):
-            for name, value in entries.items():
-                if name.startswith("_"):
-                    continue  # working memory (a scratch buffer), not state: rebuilt on the next step
+            for name, value in (self._saved_entries(entries) if entries else {}).items():
                 if isinstance(value, int):
                     state[f"{index}.{name}"] = value
                 else:  # copy first: the host view of a numpy array would change with later steps
@@ -137,7 +161,7 @@ class Optimizer:
         state = self._loaded_state(state_dict.get("state", {}), fresh.state_names())
         for key in self.hyperparameter_names:
             setattr(self, key, getattr(fresh, key))
-        self.state = state
+        self.state = [self._working_entries(entries) if entries else entries for entries in state]
         self._backends = [p.backend if s else None for p, s in zip(self.params, state, strict=True)]
 
     def _loaded_state(self, saved: Mapping[str, Any], expected: tuple[str, ...]) -> list[dict[str, Any]]:

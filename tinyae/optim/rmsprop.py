@@ -91,10 +91,7 @@ class RMSprop(Optimizer):
         alpha = self.alpha
         g = weight_decayed(grad, p, self.weight_decay)
         square_avg = state["square_avg"]
-        # the scratch buffer (not saved) spares megabyte temporaries, as in Adam
-        scratch = state.get("_scratch")
-        if scratch is None:
-            scratch = state["_scratch"] = xp.empty_like(p.data)
+        scratch = self.scratch(p, state)
         into = p.backend.into
         square_avg *= alpha
         into(scratch, "multiply", g, g)

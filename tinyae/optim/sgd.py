@@ -86,4 +86,4 @@ class SGD(Optimizer):
                 buf *= self.momentum
                 buf += (1 - self.dampening) * g
             g = g + self.momentum * buf if self.nesterov else buf
-        p.data -= self.lr * g
+        p.data -= p.backend.into(self.scratch(p, state), "multiply", g, self.lr)
