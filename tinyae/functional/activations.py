@@ -18,17 +18,28 @@ def positive_mask(xp: Any, x: Any) -> Any:
 
     Selecting by multiplying with this mask, rather than with ``where``, keeps the CPU from branching per
     element: on random signs NumPy's ``where`` was 20x slower than a multiply here (100x500 float32).
+    (``sign`` would give the same mask for a relu output, but NumPy's float32 ``sign`` is 3x slower than a
+    comparison and a cast.)
     """
     return xp.astype(x > 0, x.dtype)
+
+
+def clamp_min_zero(xp: Any, x: Any) -> Any:
+    """``max(x, 0)`` elementwise (-inf gives 0, NaN stays NaN).
+
+    Compared with a row of zeros rather than with the scalar 0: NumPy's ``maximum`` runs its fast vector
+    loop only when both operands are arrays, and took 62 us against a scalar and 26 us against a
+    broadcast row for 256x784 float32 here.
+    """
+    return xp.maximum(x, xp.zeros(x.shape[-1:], dtype=x.dtype))
 
 
 def stable_sigmoid(xp: Any, x: Any, e: Any, one_plus_e: Any = None) -> Any:
     """sigma(x) from ``e = exp(-|x|)``: 1/(1+e) for x > 0 and e/(1+e) otherwise; neither overflows.
 
-    The numerator (1 or e) is ``max(e, sign(x))``, because e <= 1: one pass, no branch per element (NumPy's
-    ``where`` on random signs was 20x slower than a multiply here), no boolean mask to cast.
+    The numerator (1 or e) is ``max(e, [x > 0])``, because e <= 1: no branch per element.
     """
-    y = xp.maximum(e, xp.sign(x))
+    y = xp.maximum(e, positive_mask(xp, x))
     if one_plus_e is None:
         one_plus_e = 1 + e
     y /= one_plus_e  # in place: y is our own fresh array
@@ -87,9 +98,8 @@ class ReLU(Function):
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
         xp = ctx.xp
-        y = xp.maximum(x, 0)  # not x * mask: -inf * 0 would be nan
-        ctx.save(xp.sign(y))  # the slope: sign(y) is 1 where x > 0 and 0 elsewhere, in one pass
-        return y
+        ctx.save(positive_mask(xp, x))  # the slope
+        return clamp_min_zero(xp, x)  # not x * mask: -inf * 0 would be nan
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
@@ -121,7 +131,7 @@ class Softplus(Function):
         xp = ctx.xp
         e = exp_neg_abs(xp, x)
         ctx.save(x, e)
-        return xp.maximum(x, 0) + xp.log1p(e)
+        return clamp_min_zero(xp, x) + xp.log1p(e)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinyae.functional.activations import exp_neg_abs, stable_log_softmax, stable_sigmoid
+from tinyae.functional.activations import clamp_min_zero, exp_neg_abs, stable_log_softmax, stable_sigmoid
 from tinyae.tensor import Context, Function, OpError, Tensor
 
 __all__ = [
@@ -170,7 +170,7 @@ class BinaryCrossEntropyWithLogits(Function):
         xp = ctx.xp
         e = exp_neg_abs(xp, x)
         ctx.save(x, y, e)
-        terms = xp.maximum(x, 0)
+        terms = clamp_min_zero(xp, x)
         terms -= x * y
         terms += xp.log1p(e)
         return _reduced(ctx, terms, reduction)
