@@ -395,6 +395,8 @@ def traps(backend_name: str, dtype: str, repeats: int) -> list[dict[str, Any]]:
     fmask = xp.astype(mask, h.dtype)
     zero = xp.zeros_like(h)
     big = backend.random.normal((100, 784), dtype)
+    flat = xp.reshape(big, (-1,))
+    zero_row = xp.zeros((784,), dtype=big.dtype)
     pairs = [
         (
             "batch-1 weight gradient (784x1) @ (1x500)",
@@ -411,6 +413,21 @@ def traps(backend_name: str, dtype: str, repeats: int) -> list[dict[str, Any]]:
             "tanh against a multiply, 100x784",
             ("xp.tanh(x)", lambda: xp.tanh(big)),
             ("x * x", lambda: big * big),
+        ),
+        (
+            "relu: maximum against a scalar or a row of zeros, 100x784",
+            ("xp.maximum(x, 0)", lambda: xp.maximum(big, 0)),
+            ("xp.maximum(x, zero_row)", lambda: xp.maximum(big, zero_row)),
+        ),
+        (
+            "a 0/1 mask from the sign or from a comparison, 100x784",
+            ("xp.sign(x)", lambda: xp.sign(big)),
+            ("astype(x > 0)", lambda: xp.astype(big > 0, big.dtype)),
+        ),
+        (
+            "sum of squares, 100x784",
+            ("xp.sum(x * x)", lambda: xp.sum(big * big)),
+            ("xp.vecdot(flat, flat)", lambda: xp.vecdot(flat, flat)),
         ),
     ]
     rows = []

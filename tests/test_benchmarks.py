@@ -126,7 +126,7 @@ def test_ops_quick(tmp_path: Path) -> None:
         for systems in sizes.values():
             assert set(systems) == {"tinyae (numpy)", "bare (numpy)", "tinyae (strict)", "bare (strict)"}
             assert all(s["median"] > 0 for s in systems.values())
-    assert len(report["traps"]["numpy"]) == 4
+    assert len(report["traps"]["numpy"]) == 7
     assert "tinyae / bare arrays" in stdout
 
 
