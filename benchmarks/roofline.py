@@ -13,7 +13,9 @@ at exactly these shapes.  The bound uses each product's fastest repeat (the medi
 on a shared machine a multi-threaded BLAS call sometimes waits a whole scheduler slice (4-8 ms) for a
 thread whose core is busy, and a bound must not grow with such waits.  No implementation that calls this
 BLAS for its products can be faster; the gap between a system's epoch and this bound is everything else
-(elementwise work, the optimizer, the engine's overhead).
+(elementwise work, the optimizer, the engine's overhead).  For contrast the script also runs all of a
+step's products back to back on operands of their own ("chained"): the products' cost without the
+elementwise work between them, but with cold operands, as in a step.
 
 Run (unsetting the OpenBLAS variables this machine may set, which slow NumPy):
 
@@ -106,6 +108,28 @@ def time_gemm(
     return min(times), statistics.median(times)
 
 
+def time_chained(
+    backend: tinyae.Backend, gemms: list[Gemm], dtype: str, repeats: int, warmup: int = 3
+) -> tuple[float, float]:
+    """(minimum, median) seconds of all of a step's products run back to back, each on operands of its
+    own (as in a step, where every product reads other arrays): what the products cost without the
+    elementwise work between them, in contrast to the bound's warm, one-product-at-a-time timings."""
+    xp = backend.xp
+    operands = [
+        (_operand(backend, g.m, g.k, g.a_t, dtype), _operand(backend, g.k, g.n, g.b_t, dtype)) for g in gemms
+    ]
+    times = []
+    for i in range(warmup + repeats):
+        backend.synchronize()
+        start = time.perf_counter()
+        for a, b in operands:
+            xp.matmul(a, b)
+        backend.synchronize()
+        if i >= warmup:
+            times.append(time.perf_counter() - start)
+    return min(times), statistics.median(times)
+
+
 def measure_workload(
     workload: Workload, backend: str, dtype: str, repeats: int, steps: int, cache: dict | None = None
 ) -> dict[str, Any]:
@@ -132,7 +156,11 @@ def measure_workload(
         )
     step_seconds = sum(r["seconds"] for r in rows)
     step_flops = sum(r["flops"] for r in rows)
+    chained_min, chained_median = time_chained(target, step_gemms(workload), dtype, repeats)
     return {
+        "chained_step_seconds": chained_median,
+        "chained_step_seconds_min": chained_min,
+        "chained_seconds": chained_median * steps,
         "backend": backend,
         "dtype": dtype,
         "steps": steps,
@@ -212,6 +240,7 @@ def main() -> None:
                     "GEMM ms/step",
                     "mean GFLOP/s",
                     "GEMM-bound s/epoch",
+                    "chained s/epoch (median)",
                 ],
                 [
                     [
@@ -221,7 +250,8 @@ def main() -> None:
                         f"{r['epoch_gflop']:.1f}",
                         f"{r['step_seconds'] * 1e3:.3f}",
                         f"{r['mean_gflops']:.1f}",
-                        f"{r['bound_seconds']:.2f}",
+                        f"{r['bound_seconds']:.3f}",
+                        f"{r['chained_seconds']:.3f}",
                     ]
                     for k, r in results[backend].items()
                 ],

@@ -142,3 +142,17 @@ def test_overhead_quick(tmp_path: Path) -> None:
 def test_batch1_quick(tmp_path: Path) -> None:
     stdout, report = run_script(tmp_path, "batch1.py", "--quick", "--backend", "strict")
     assert len(report["summary"]) == 3 and "tinyae / by hand" in stdout
+
+
+def test_breakdown_quick(tmp_path: Path) -> None:
+    stdout, report = run_script(
+        tmp_path, "breakdown.py", "--quick", "--backend", "strict", "--workloads", "W2,W5"
+    )
+    for key in ("W2", "W5"):
+        result = report["results"][key]
+        parts = result["parts"]
+        assert {"optimizer step", "Linear.forward", "Linear.backward"} <= set(parts)
+        assert "engine, modules, loop (unclocked)" in parts
+        assert sum(parts.values()) == pytest.approx(result["step_seconds"], rel=1e-9)
+    assert "Reparameterize.forward" in report["results"]["W5"]["parts"]
+    assert "ms a step" in stdout
