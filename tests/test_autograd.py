@@ -168,3 +168,53 @@ def test_an_intermediate_tensor_is_freed_when_dropped_and_backward_still_works()
     F.l2_loss(y).backward()
     s = 1 / (1 + np.exp(-x.numpy()))
     np.testing.assert_allclose(W.grad, x.numpy().T @ (s * s * (1 - s)), rtol=1e-5)
+
+
+def test_gradients_meeting_at_one_input_are_added_without_touching_arrays_others_hold() -> None:
+    # The driver adds into a gradient array only when this backward pass made it (a sum, or an op with
+    # fresh_gradients such as linear) and no op has read it since.  Here linear's fresh gradient for t
+    # is read by Add, which hands that same array on to h's node and to the leaf L; L then receives more
+    # (from a plain op and from a fresh one) while h's node may still be waiting for its gradient.
+    rng = np.random.default_rng(3)
+    x = tinyae.tensor(rng.standard_normal((2, 3)), dtype="float64")
+    W = tinyae.tensor(rng.standard_normal((3, 4)), dtype="float64", requires_grad=True)
+    L = tinyae.tensor(rng.standard_normal((2, 4)), dtype="float64", requires_grad=True)
+    V = tinyae.tensor(rng.standard_normal((4, 4)), dtype="float64", requires_grad=True)
+
+    def terms(W: tinyae.Tensor, L: tinyae.Tensor, V: tinyae.Tensor) -> list[tinyae.Tensor]:
+        h = F.linear(x, W)
+        u = F.linear(h + L, V)
+        return [F.l2_loss(u), F.l2_loss(L * F.sigmoid(h)), F.l2_loss(F.linear(L, V)), F.l2_loss(h * 0.5)]
+
+    def forwards(W: tinyae.Tensor, L: tinyae.Tensor, V: tinyae.Tensor) -> tinyae.Tensor:
+        a, b, c, d = terms(W, L, V)
+        return a + b + c + d
+
+    def backwards(W: tinyae.Tensor, L: tinyae.Tensor, V: tinyae.Tensor) -> tinyae.Tensor:
+        a, b, c, d = terms(W, L, V)
+        return d + (c + (b + a))  # another order of the walk
+
+    assert tinyae.gradcheck(forwards, [W, L, V])
+    assert tinyae.gradcheck(backwards, [W, L, V])
+    # a .grad the user holds from before is never written into: the new total is a new array
+    held = np.ones((3, 4))
+    W.grad = held
+    forwards(W, L, V).backward()
+    np.testing.assert_array_equal(held, np.ones((3, 4)))
+    fresh_W = tinyae.tensor(W.numpy(), requires_grad=True)
+    forwards(fresh_W, L.detach(), V.detach()).backward()
+    np.testing.assert_allclose(W.grad, 1.0 + fresh_W.grad, rtol=1e-12)
+
+
+def test_a_tied_weight_gets_both_halves_of_its_gradient() -> None:
+    rng = np.random.default_rng(4)
+    x = tinyae.tensor(rng.random((5, 6)), dtype="float64")
+    W = tinyae.tensor(rng.standard_normal((6, 3)), dtype="float64", requires_grad=True)
+    b = tinyae.tensor(np.zeros(3), dtype="float64", requires_grad=True)
+    c = tinyae.tensor(np.zeros(6), dtype="float64", requires_grad=True)
+    assert tinyae.gradcheck(
+        lambda W, b, c: F.binary_cross_entropy_with_logits(
+            F.linear(F.sigmoid(F.linear(x, W, b)), W.T, c), x, reduction="sum"
+        ),
+        [W, b, c],
+    )

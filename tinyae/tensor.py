@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from tinyae import autograd
 from tinyae.backend import (
@@ -113,7 +113,14 @@ class Function:
     ``forward(ctx, *arrays, **params)`` returns the output array, or a tuple whose first item is the
     output and whose other items are by-products that carry no gradient (batch statistics).
     ``backward(ctx, grad)`` returns one gradient per positional input (``None`` where there is none).
+
+    An op whose backward returns only arrays it has just made (products, sums; views of them count), never
+    an input, a saved array or ``grad`` itself, may say so with ``fresh_gradients = True``: when an input
+    receives gradients from several ops, the driver then adds the earlier ones into that array instead of
+    making a new one for the sum (a tied weight's two halves, for one).
     """
+
+    fresh_gradients: ClassVar[bool] = False
 
     @staticmethod
     def forward(ctx: Context, *arrays: Any, **params: Any) -> Any:
@@ -508,6 +515,8 @@ class MatMul(Function):
 
     d/da = grad @ b^T, d/db = a^T @ grad (summed over broadcast batch axes by the driver).
     """
+
+    fresh_gradients = True  # both are new products
 
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> Any:

@@ -12,6 +12,8 @@ __all__ = ["exp", "linear", "log", "matmul", "sqrt", "square"]
 class Linear(Function):
     """Fused ``x @ W + b``: one op instead of two saves a pass over the (batch, out) result."""
 
+    fresh_gradients = True  # products and a sum (or views of them), never an input or ``grad``
+
     @staticmethod
     def forward(ctx: Context, x: Any, weight: Any, bias: Any) -> Any:
         xp = ctx.xp
