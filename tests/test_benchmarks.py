@@ -67,6 +67,18 @@ def test_train_quick_float32(tmp_path: Path) -> None:
     assert "Same results" in stdout
 
 
+def test_train_isolate_times_each_epoch_in_its_own_process(tmp_path: Path) -> None:
+    _, report = run_script(
+        tmp_path, "train.py", "--quick", "--isolate", "--no-torch", "--workloads", "W2", "--backend", "strict"
+    )
+    assert report["args"]["isolate"] is True
+    timing = report["workloads"]["W2"]["timing"]
+    assert set(timing) == {"numpy by hand", "tinyae (strict)"}
+    for name, row in timing.items():
+        assert len(row["samples_s"]) == 2 and all(s > 0 for s in row["samples_s"]), name
+    assert report["check_failed"] == []
+
+
 def test_train_float64_hand_numpy_agrees_with_tinyae(tmp_path: Path) -> None:
     """Same weights, same batches, same noise: after 5 updates the losses and parameters of the hand-written
     NumPy workloads and of tinyae (numpy and strict) agree to rounding in float64."""
