@@ -20,11 +20,13 @@ within 1e-3 (relative) in float32 and 1e-6 in float64, so that no speed is bough
 Then whole epochs are timed, the systems taking turns, the device synchronised before each clock read;
 the tables give the median and minimum seconds per epoch, the ratios to hand-written NumPy, and the ratios
 to the GEMM-bound time (``roofline.py``: the epoch's matrix products at the rate BLAS reaches at their
-shapes).  The exit status is 1 when a check fails.
+shapes).  The exit status is 1 when a check fails.  With ``--isolate`` each timed epoch runs in a fresh
+process holding one system only: systems that share a process change each other's times (heap, caches,
+worker threads that keep spinning), so report isolated figures.
 
 Run (unsetting the OpenBLAS variables this machine may set, which slow NumPy):
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/train.py --json train.json --plot train.png
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/train.py --isolate --json train.json
 """
 
 from __future__ import annotations
