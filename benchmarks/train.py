@@ -62,6 +62,7 @@ import tinyae
 from tinyae.data import DataLoader
 
 REFERENCE = "numpy by hand"
+WORKER_WARMUP_STEPS = 200  # --isolate: untimed steps in each timing process before its timed epoch
 TOLERANCE = {"float32": 1e-3, "float64": 1e-6}
 
 
@@ -296,7 +297,8 @@ def time_isolated(systems: list[Any], key: str, args: argparse.Namespace) -> dic
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    """One system, one workload: a warm-up epoch, then one timed epoch, printed as JSON."""
+    """One system, one workload: warm-up epochs (at least one, and at least 200 steps, so that the heap and
+    the caches reach their steady state), then one timed epoch, printed as JSON."""
     if args.worker == "hand":
         system: Any = HandNumpy()
     elif args.worker == "torch":
@@ -308,7 +310,9 @@ def run_worker(args: argparse.Namespace) -> int:
     data, _ = load_data(args.data, args.epoch_samples, args.dtype, args.seed)
     epoch = epoch_data(data, workload.batch, args.epoch_samples)
     system.setup(key, initial_weights(workload, args.dtype, args.seed), epoch, workload.batch)
-    system.epoch()
+    steps = len(epoch) // workload.batch
+    for _ in range(max(1, -(-WORKER_WARMUP_STEPS // steps))):
+        system.epoch()
     system.sync()
     start = time.perf_counter()
     system.epoch()
