@@ -211,6 +211,10 @@ def test_moving_parameters_after_the_state_exists_is_refused() -> None:
     functional.mse_loss(model(x.to("strict")), y.to("strict")).backward()
     with pytest.raises(tinyae.BackendError, match="moved from backend 'numpy' to 'strict'"):
         opt.step()
+    # the refusal leaves the state as it was: moved back, training goes on
+    model.to("numpy")
+    train(model, opt, x, y, steps=1)
+    assert all(entries["step"] == 2 for entries in opt.state)
 
 
 def test_a_gradient_of_another_dtype_or_shape_is_refused(backend: tinyae.Backend) -> None:

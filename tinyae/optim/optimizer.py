@@ -81,8 +81,7 @@ class Optimizer:
             known = self._backends[index]
             if known is not p.backend:
                 entries = self.state[index]
-                for name in [name for name in entries if name.startswith("_")]:
-                    del entries[name]  # working memory on the old backend
+                entries.pop("_scratch", None)  # working memory on the old backend: made again when needed
                 if known is not None and entries:
                     raise BackendError(
                         f"{type(self).__name__}: parameter {index} moved from backend {known.name!r} to "
