@@ -12,10 +12,12 @@ with W of shape (in_features, out_features), and a tied decoder ``y = sigmoid(h 
 Run it:  python tutorials/01_engine.py  [--backend strict] [--quick] [--out DIR]
 """
 
+# %%
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +27,13 @@ import tinyae.functional as F
 from tinyae import plots
 
 
-def main() -> None:
+# %%
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="tinyae tutorial 1: the engine")
     parser.add_argument("--backend", default="numpy", help="numpy (default), strict, or cupy on a GPU")
     parser.add_argument("--quick", action="store_true", help="smaller sizes (used by the test suite)")
     parser.add_argument("--out", default="out/01_engine", help="folder for the numbers this step writes")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     tinyae.set_backend(args.backend)
     tinyae.manual_seed(0)
     rng = np.random.default_rng(0)
@@ -82,5 +85,7 @@ def main() -> None:
     print(f"numbers written to {out / 'numbers.json'}")
 
 
+# %%
 if __name__ == "__main__":
-    main()
+    # In a Jupyter kernel, sys.argv holds the kernel's own arguments (-f file.json): use the defaults there.
+    main([] if "ipykernel" in sys.modules else None)

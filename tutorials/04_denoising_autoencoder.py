@@ -23,6 +23,7 @@ noise_level, loss_plain, loss_denoising, test_loss_plain, test_loss_denoising, d
 denoise_error_denoising, seconds).
 """
 
+# %%
 from __future__ import annotations
 
 import time
@@ -36,6 +37,7 @@ from tinyae import cli, models, optim, plots, train
 SHOWN = 10  # test digits in the figure
 
 
+# %%
 def main() -> None:
     parser = cli.tutorial_parser(
         "04_denoising_autoencoder", "a denoising autoencoder", "default 40 (1 with --quick)"
@@ -109,5 +111,6 @@ def main() -> None:
     cli.finish_tutorial(out, numbers, "denoising.png")
 
 
+# %%
 if __name__ == "__main__":
     main()

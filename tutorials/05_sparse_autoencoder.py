@@ -26,6 +26,7 @@ and numbers.json (backend, data, epochs, rho, beta, weight_decay, loss, parts, t
 mean_activation, mean_activation_no_penalty, seconds).
 """
 
+# %%
 from __future__ import annotations
 
 import time
@@ -39,6 +40,7 @@ RHO, BETA, LAMBDA = 0.1, 3.0, 3e-3
 HIDDEN = 196
 
 
+# %%
 def main() -> None:
     parser = cli.tutorial_parser(
         "05_sparse_autoencoder", "a sparse autoencoder", "default 300 (2 with --quick)"
@@ -116,5 +118,6 @@ def main() -> None:
     cli.finish_tutorial(out, numbers, "activations.png")
 
 
+# %%
 if __name__ == "__main__":
     main()

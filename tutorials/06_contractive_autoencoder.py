@@ -21,6 +21,7 @@ Writes:  filters_contractive.png, filters_plain.png, loss_contractive.png, penal
          epoch, times) into --out.
 """
 
+# %%
 from __future__ import annotations
 
 import time
@@ -31,6 +32,7 @@ import tinyae
 from tinyae import cli, models, optim, plots, train
 
 
+# %%
 def jacobian_norms(model: models.Autoencoder, x: np.ndarray) -> np.ndarray:
     """Per-sample ``|d code / d x|_F^2`` of a one-layer sigmoid encoder, by the closed form above."""
     with tinyae.no_grad():
@@ -39,6 +41,7 @@ def jacobian_norms(model: models.Autoencoder, x: np.ndarray) -> np.ndarray:
     return ((h * (1.0 - h)) ** 2) @ (W**2).sum(axis=0)  # (n, 500) @ (500,) -> (n,)
 
 
+# %%
 def main() -> None:
     parser = cli.tutorial_parser(
         "06_contractive_autoencoder",
@@ -123,5 +126,6 @@ def main() -> None:
     cli.finish_tutorial(out, numbers, "filters_contractive.png")
 
 
+# %%
 if __name__ == "__main__":
     main()

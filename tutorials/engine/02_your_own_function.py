@@ -7,8 +7,8 @@ methods that see plain arrays, never tensors:
 * ``forward(ctx, *arrays)`` computes the output and saves (``ctx.save``) what the derivative will need;
 * ``backward(ctx, grad)`` receives dL/d(output) and returns dL/d(input), one per input.
 
-``Op.apply(...)`` runs it on tensors and records the node.  We write ``tanh`` (one input) and ``hypot``
-(two inputs), check them against tinyae's own ops, then let ``tinyae.gradcheck`` catch a wrong backward.
+``Op.apply(...)`` runs it on tensors and records the node.  We write ``tanh`` and ``hypot``, check
+them against tinyae's ops, then let ``tinyae.gradcheck`` catch a wrong backward.
 
 Run it:  python tutorials/engine/02_your_own_function.py
 """
@@ -47,9 +47,8 @@ y1, y2 = MyTanh.apply(x1), F.tanh(x2)
 direction = rng.normal(size=(3, 4))  # any dL/dy will do; a random one tests every position
 y1.backward(direction)
 y2.backward(direction)
-print("MyTanh output matches F.tanh:", np.allclose(y1.numpy(), y2.numpy(), rtol=1e-14, atol=0))
-assert np.allclose(y1.numpy(), y2.numpy(), rtol=1e-14, atol=0)
-assert np.allclose(x1.grad, x2.grad, rtol=1e-14, atol=0)
+assert np.allclose(y1.numpy(), y2.numpy(), rtol=1e-14) and np.allclose(x1.grad, x2.grad, rtol=1e-14)
+print("MyTanh: the values and gradients of F.tanh")
 
 # %% [markdown]
 # ## Two inputs: `hypot(a, b) = sqrt(a^2 + b^2)`
@@ -101,12 +100,10 @@ class WrongTanh(MyTanh):
 
 try:
     tinyae.gradcheck(WrongTanh.apply, [x1])
-except tinyae.GradcheckError as error:
-    print("gradcheck caught it:", error)
-    caught = error
-else:
     raise AssertionError("gradcheck should have failed on a wrong backward")
-assert caught.input_index == 0 and abs(caught.analytic - caught.numeric) > 1e-3
+except tinyae.GradcheckError as error:  # (a plain AssertionError is not caught here)
+    print("gradcheck caught it:", error)
+    assert error.input_index == 0 and abs(error.analytic - error.numeric) > 1e-3
 
 # %% [markdown]
 # A backward that forgets the factor `b` in d/db is caught in input 1, not input 0.
@@ -122,10 +119,9 @@ class WrongHypot(MyHypot):
 
 try:
     tinyae.gradcheck(WrongHypot.apply, [a, b])
-except tinyae.GradcheckError as error:
-    assert error.input_index == 1
-    print("and in the second input of WrongHypot: input", error.input_index)
-else:
     raise AssertionError("gradcheck should have failed on WrongHypot")
+except tinyae.GradcheckError as error:
+    print("and WrongHypot's error is found in input", error.input_index)
+    assert error.input_index == 1
 
 print("step 2: every check passed")
