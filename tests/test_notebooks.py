@@ -47,7 +47,5 @@ def test_tutorial_executes_as_a_notebook(name: str, tmp_path: Path, monkeypatch:
         notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
     )
     client.execute()  # raises CellExecutionError, with the failing cell, if any check in a cell fails
-    printed = "".join(
-        output.get("text", "") for cell in notebook.cells for output in cell.get("outputs", [])
-    )
+    printed = "".join(output.get("text", "") for cell in notebook.cells for output in cell.get("outputs", []))
     assert EXECUTED[name] in printed

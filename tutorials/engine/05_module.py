@@ -3,7 +3,7 @@
 What is new: bookkeeping, not math.  With two layers, ``[W1, b1, W2, b2]`` can still be listed by hand;
 with a stacked autoencoder it cannot.  A module notices every ``Parameter`` and sub-module assigned to it
 (``self.weight = ...``), in order, so that ``model.named_parameters()`` lists them all, each once, even a
-weight that two layers share.  We write a miniature of it (``MiniModule``, 25 lines), build a tied
+weight that two layers share.  We write a miniature of it (``MiniModule``, 20 lines), build a tied
 autoencoder with it and with ``tinyae.nn.Module``, and check names, outputs and gradients agree.
 
 Run it:  python tutorials/engine/05_module.py
@@ -29,15 +29,14 @@ class MiniModule:
         object.__setattr__(self, name, value)  # still a plain attribute: a typo is an AttributeError
 
     def named_parameters(self, prefix="", seen=None):
-        seen = set() if seen is None else seen  # identities already listed: a tied weight appears once
-        parts = list(self._own.items())
-        own = [(n, v) for n, v in parts if isinstance(v, nn.Parameter)]
-        for name, p in own + [(n, v) for n, v in parts if isinstance(v, MiniModule)]:
-            if isinstance(p, MiniModule):  # a module's own parameters first, then its parts'
-                yield from p.named_parameters(f"{prefix}{name}.", seen)
-            elif id(p) not in seen:
+        seen = set() if seen is None else seen  # ids already listed: a shared weight appears once
+        for name, p in self._own.items():  # a module's own parameters first...
+            if isinstance(p, nn.Parameter) and id(p) not in seen:
                 seen.add(id(p))
                 yield prefix + name, p
+        for name, part in self._own.items():  # ...then those of its parts, under "part." names
+            if isinstance(part, MiniModule):
+                yield from part.named_parameters(f"{prefix}{name}.", seen)
 
     def __call__(self, *args):
         return self.forward(*args)
