@@ -151,7 +151,9 @@ def test_wrong_checksum_leaves_nothing(server: Server, tmp_path: Path, kind: str
 
 def test_wrong_size_leaves_nothing(server: Server, tmp_path: Path) -> None:
     server.routes["/f.gz"] = (PAYLOAD, "ok")
-    with pytest.raises(DatasetError, match=rf"wrong size: the server announces {len(PAYLOAD)} bytes, expected 10"):
+    with pytest.raises(
+        DatasetError, match=rf"wrong size: the server announces {len(PAYLOAD)} bytes, expected 10"
+    ):
         download_file([f"{server.url}/f.gz"], tmp_path / "c" / "f.gz", size=10)
     assert_nothing_written(tmp_path / "c")
 
@@ -203,7 +205,7 @@ def test_a_dripping_server_meets_the_overall_deadline(server: Server, tmp_path: 
     "url", ["http://[::1/f.gz", "http://127.0.0.1:port/f.gz", "http://exa mple.org/f.gz", "not a url"]
 )
 def test_a_malformed_address_is_a_dataset_error(url: str, tmp_path: Path) -> None:
-    with pytest.raises(DatasetError, match="malformed address|only http and https"):
+    with pytest.raises(DatasetError, match=r"malformed address|only http and https"):
         download_file([url], tmp_path / "c" / "f.gz")
     assert not (tmp_path / "c").exists()
 

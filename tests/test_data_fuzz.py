@@ -29,7 +29,9 @@ def edits() -> st.SearchStrategy[list[tuple[str, int, int]]]:
     edit = st.one_of(
         st.tuples(st.just("flip"), st.integers(0, 1 << 16), st.integers(0, 7)),
         st.tuples(st.just("cut"), st.integers(0, 1 << 16), st.just(0)),
-        st.tuples(st.just("size"), st.integers(0, 2), st.sampled_from([0, 1, 21, 60_000, 3_000_000, 2**32 - 1])),
+        st.tuples(
+            st.just("size"), st.integers(0, 2), st.sampled_from([0, 1, 21, 60_000, 3_000_000, 2**32 - 1])
+        ),
     )
     return st.lists(edit, min_size=1, max_size=3)
 
@@ -88,7 +90,9 @@ def test_mutated_idx_files_give_only_dataset_errors(
 
 
 @given(position=st.integers(0, len(GZ) - 1), bit=st.integers(0, 7))
-def test_a_bit_flip_in_a_gzip_idx_file_never_gives_wrong_pixels(position: int, bit: int, tmp_path: Path) -> None:
+def test_a_bit_flip_in_a_gzip_idx_file_never_gives_wrong_pixels(
+    position: int, bit: int, tmp_path: Path
+) -> None:
     flipped = bytearray(GZ)
     flipped[position] ^= 1 << bit
     path = tmp_path / "x-idx3-ubyte.gz"
@@ -131,7 +135,11 @@ def test_forged_counts_under_a_memory_limit(tmp_path: Path) -> None:
             out.write(bytes(1 << 20))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OPENBLAS_NUM_THREADS": "1"}
     result = subprocess.run(
-        [sys.executable, "-c", CHILD, str(raw), str(packed)], capture_output=True, text=True, env=env, timeout=60
+        [sys.executable, "-c", CHILD, str(raw), str(packed)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.splitlines() == ["refused header field 'count' is 3000000, expected 60000"] * 2

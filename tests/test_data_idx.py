@@ -212,7 +212,9 @@ def test_a_gzip_claiming_3_million_images_is_refused_before_decompressing(tmp_pa
     assert peak < 1 << 20 and time.perf_counter() - start < 1
 
 
-@pytest.mark.parametrize(("shape", "field"), [((2, 3, 5), "columns"), ((2, 4, 4), "rows"), ((None, 3, 9), "columns")])
+@pytest.mark.parametrize(
+    ("shape", "field"), [((2, 3, 5), "columns"), ((2, 4, 4), "rows"), ((None, 3, 9), "columns")]
+)
 def test_expected_shape_names_the_field(tmp_path: Path, shape: tuple[int | None, ...], field: str) -> None:
     path = write(tmp_path, "x-idx3-ubyte.gz", idx_bytes(IMAGES))
     with pytest.raises(DatasetError, match=rf"header field '{field}' is \d+, expected \d+"):

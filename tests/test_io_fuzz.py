@@ -50,7 +50,9 @@ def mutations() -> st.SearchStrategy[list[tuple[str, int, int]]]:
         st.tuples(st.just("flip"), st.integers(0, 1 << 20), st.integers(0, 7)),
         st.tuples(st.just("cut"), st.integers(0, 1 << 20), st.just(0)),
         st.tuples(st.just("set"), st.integers(0, 1 << 20), st.integers(0, 255)),
-        st.tuples(st.just("u64"), st.integers(0, 1 << 20), st.sampled_from([0, 1, 2**31, 2**40, 2**63, 2**64 - 1])),
+        st.tuples(
+            st.just("u64"), st.integers(0, 1 << 20), st.sampled_from([0, 1, 2**31, 2**40, 2**63, 2**64 - 1])
+        ),
     )
     return st.lists(edit, min_size=1, max_size=4)
 
@@ -108,7 +110,7 @@ def test_mutated_checkpoints_give_only_checkpoint_errors(
 def test_every_single_bit_flip_is_caught(
     original: tuple[bytes, dict[str, np.ndarray]], position: int, bit: int, tmp_path: Path
 ) -> None:
-    data, arrays = original
+    data, _ = original
     flipped = bytearray(data)
     flipped[position % len(data)] ^= 1 << bit
     path = tmp_path / f"f{position}-{bit}.safetensors"
@@ -138,7 +140,7 @@ def test_forged_array_sizes_are_refused_without_allocating(
     load_checked(path, arrays, limit=4 * len(data) + (1 << 20))
 
 
-# --- a hard memory limit: a child process with RLIMIT_AS ------------------------------------------------------
+# --- a hard memory limit: a child process with RLIMIT_AS ---------------------------------------------------
 
 CHILD = textwrap.dedent(
     """
@@ -167,7 +169,9 @@ CHILD = textwrap.dedent(
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux /proc and RLIMIT_AS")
-def test_forged_sizes_under_a_memory_limit(original: tuple[bytes, dict[str, np.ndarray]], tmp_path: Path) -> None:
+def test_forged_sizes_under_a_memory_limit(
+    original: tuple[bytes, dict[str, np.ndarray]], tmp_path: Path
+) -> None:
     data, _ = original
     length = int.from_bytes(data[:8], "little")
     files = []

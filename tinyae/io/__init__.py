@@ -8,8 +8,8 @@
 - :class:`CheckpointError`: every malformed, corrupted or mismatched file, naming the file and the problem.
 
 The files are plain safetensors, so PyTorch reads them too (``safetensors.torch.load_file``; see
-docs/pytorch.md).  This layer sits beside :mod:`tinyae.nn` and :mod:`tinyae.optim` and imports neither: it works with any
-object that has ``state_dict()`` and ``load_state_dict()``.
+docs/pytorch.md).  This layer sits beside :mod:`tinyae.nn` and :mod:`tinyae.optim` and imports neither:
+it works with any object that has ``state_dict()`` and ``load_state_dict()``.
 
 >>> import tempfile, pathlib, tinyae
 >>> from tinyae import nn

@@ -127,7 +127,9 @@ def load(
     kind = header["kind"]
     if kind == "optimizer" or (into is not None and _is_optimizer(into)):
         if backend is not None or optimizer is not None:
-            raise TypeError("load(into=optimizer) takes no backend= or optimizer=: the state follows its parameters")
+            raise TypeError(
+                "load(into=optimizer) takes no backend= or optimizer=: the state follows its parameters"
+            )
         return _load_optimizer(header, arrays, into, where)
     if optimizer is not None and into is None:
         raise TypeError(
@@ -192,7 +194,9 @@ def read_checkpoint(path: PathLike) -> tuple[dict[str, Any], dict[str, np.ndarra
 def _path_of(path: Any, function: str) -> str:
     """``path`` as a string, or a TypeError naming the argument (``load(12)`` is a mistake, not a file)."""
     if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{function}(path=...) needs a str or os.PathLike, not {type(path).__name__} {path!r}")
+        raise TypeError(
+            f"{function}(path=...) needs a str or os.PathLike, not {type(path).__name__} {path!r}"
+        )
     where = os.fspath(path)
     if not isinstance(where, str):
         raise TypeError(f"{function}(path=...) needs a text path, not {type(where).__name__}")

@@ -130,8 +130,10 @@ def read_container(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[s
                 )
             arrays = {name: file.get_tensor(name) for name in names}
     except SafetensorError as error:
-        raise CheckpointError(f"{where}: not a readable safetensors file: truncated or corrupted ({error})") from None
-    except (OSError, ValueError, TypeError, MemoryError) as error:
+        raise CheckpointError(
+            f"{where}: not a readable safetensors file: truncated or corrupted ({error})"
+        ) from None
+    except (OSError, ValueError, TypeError) as error:
         if isinstance(error, CheckpointError):
             raise
         raise CheckpointError(f"{where}: could not be read ({type(error).__name__}: {error})") from None

@@ -100,7 +100,9 @@ def encode_header(header: dict[str, Any]) -> str:
 def decode_header(text: Any, path: str) -> dict[str, Any]:
     """Parse the header's JSON text and check it with :func:`check_header`."""
     if not isinstance(text, str):
-        raise CheckpointError(f"{path}: no tinyae header in the safetensors metadata, so not a tinyae checkpoint")
+        raise CheckpointError(
+            f"{path}: no tinyae header in the safetensors metadata, so not a tinyae checkpoint"
+        )
     try:
         header = json.loads(text, parse_constant=_no_constant)
     except (json.JSONDecodeError, RecursionError, ValueError) as error:
@@ -159,7 +161,12 @@ def _check_fields(header: dict[str, Any], expected: set[str], where: str) -> Non
 def _check_optimizer(fields: dict[str, Any], where: str, nested: bool) -> None:
     if nested:
         _check_fields(fields, _OPTIMIZER_FIELDS, where)
-    for field, kinds in (("class", str), ("num_parameters", int), ("hyperparameters", dict), ("scalars", dict)):
+    for field, kinds in (
+        ("class", str),
+        ("num_parameters", int),
+        ("hyperparameters", dict),
+        ("scalars", dict),
+    ):
         _check_type(fields, field, kinds, where)
     if fields["num_parameters"] < 0:
         raise CheckpointError(f"{where}: num_parameters is negative ({fields['num_parameters']})")
