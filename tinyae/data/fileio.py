@@ -81,7 +81,7 @@ def remove_stale_temporaries(target: str | os.PathLike[str]) -> list[Path]:
 
 def _unlink_if_unlocked(candidate: Path) -> bool:
     try:
-        fd = os.open(candidate, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+        fd = os.open(candidate, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         return False  # gone already, a symbolic link, or not ours to read
     try:

@@ -158,7 +158,7 @@ def _check_file(path: str | os.PathLike[str], where: str) -> int:
     if kind is not None:
         raise CheckpointError(f"{where}: is {kind}, not a checkpoint file")
     # O_NONBLOCK: should the path turn into a fifo after the check above, opening it must not hang
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_BINARY", 0))
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
