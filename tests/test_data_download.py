@@ -7,7 +7,9 @@ import dataclasses
 import gzip
 import hashlib
 import http.server
+import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,8 +27,9 @@ MD5 = hashlib.md5(PAYLOAD).hexdigest()
 
 
 class Server:
-    """Serves ``routes[path] = (body, mode)``; mode "ok", "short" (half the announced bytes, then close)
-    or "404".  Counts the requests it gets."""
+    """Serves ``routes[path] = (body, mode)``; mode "ok", "short" (half the announced bytes, then close),
+    "flood" (no length announced, then the body 1,000 times), "drip" (one byte every 0.05 s) or "404".
+    Counts the requests it gets."""
 
     def __init__(self) -> None:
         self.routes: dict[str, tuple[bytes, str]] = {}
@@ -41,8 +44,20 @@ class Server:
                     self.send_error(404, "Not Found")
                     return
                 self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
+                if mode != "flood":
+                    self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                try:
+                    if mode == "flood":
+                        for _ in range(1000):
+                            self.wfile.write(body)
+                    elif mode == "drip":
+                        for byte in body:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(0.05)
+                except OSError:  # the client hung up, as it should
+                    return
                 self.wfile.write(body if mode == "ok" else body[: len(body) // 2])
                 self.wfile.flush()
                 self.close_connection = True
@@ -136,7 +151,9 @@ def test_wrong_checksum_leaves_nothing(server: Server, tmp_path: Path, kind: str
 
 def test_wrong_size_leaves_nothing(server: Server, tmp_path: Path) -> None:
     server.routes["/f.gz"] = (PAYLOAD, "ok")
-    with pytest.raises(DatasetError, match=rf"wrong size: received {len(PAYLOAD)} bytes, expected 10"):
+    with pytest.raises(
+        DatasetError, match=rf"wrong size: the server announces {len(PAYLOAD)} bytes, expected 10"
+    ):
         download_file([f"{server.url}/f.gz"], tmp_path / "c" / "f.gz", size=10)
     assert_nothing_written(tmp_path / "c")
 
@@ -164,6 +181,46 @@ def test_ctrl_c_during_download_leaves_nothing(
     with pytest.raises(KeyboardInterrupt):
         download_file([f"{server.url}/f.gz"], tmp_path / "c" / "f.gz", sha256=SHA256)
     assert_nothing_written(tmp_path / "c")
+
+
+def test_a_server_sending_far_more_than_expected_is_cut_off(server: Server, tmp_path: Path) -> None:
+    server.routes["/f.gz"] = (PAYLOAD, "flood")  # 77 MB for a file of 77 kB, with no length announced
+    start = time.monotonic()
+    with pytest.raises(DatasetError, match=r"the server sent more than \d+ bytes, more than expected"):
+        download_file([f"{server.url}/f.gz"], tmp_path / "c" / "f.gz", size=len(PAYLOAD))
+    assert time.monotonic() - start < 5
+    assert not (tmp_path / "c").exists()  # no partial file and no empty cache folder
+
+
+def test_a_dripping_server_meets_the_overall_deadline(server: Server, tmp_path: Path) -> None:
+    server.routes["/f.gz"] = (PAYLOAD[:200], "drip")  # a byte every 0.05 s: never idle for the timeout
+    start = time.monotonic()
+    with pytest.raises(DatasetError, match=r"too slow: \d+ bytes after the deadline of 0.5 s"):
+        download_file([f"{server.url}/f.gz"], tmp_path / "c" / "f.gz", timeout=2, deadline=0.5)
+    assert time.monotonic() - start < 3
+    assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.parametrize(
+    "url", ["http://[::1/f.gz", "http://127.0.0.1:port/f.gz", "http://exa mple.org/f.gz", "not a url"]
+)
+def test_a_malformed_address_is_a_dataset_error(url: str, tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match=r"malformed address|only http and https"):
+        download_file([url], tmp_path / "c" / "f.gz")
+    assert not (tmp_path / "c").exists()
+
+
+def test_addresses_must_be_a_sequence_of_strings(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match=r"urls=\.\.\.\) needs a sequence of address strings"):
+        download_file("http://127.0.0.1/f.gz", tmp_path / "f.gz")
+
+
+def test_a_destination_that_is_not_a_regular_file_is_left_alone(server: Server, tmp_path: Path) -> None:
+    server.routes["/f.gz"] = (PAYLOAD, "ok")
+    os.mkfifo(tmp_path / "f.gz")
+    with pytest.raises(DatasetError, match=r"f.gz: is a fifo \(named pipe\); a download will not replace it"):
+        download_file([f"{server.url}/f.gz"], tmp_path / "f.gz")
+    assert (tmp_path / "f.gz").is_fifo() and server.requests == []
 
 
 # --- the whole path: load_mnist finds nothing locally, downloads into the cache, reads it -------------------

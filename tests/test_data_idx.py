@@ -185,3 +185,58 @@ def test_huge_size_claim_is_refused_without_allocating(tmp_path: Path) -> None:
     gz = write(tmp_path, "huge-idx3.gz", header + b"\0" * 100)
     with pytest.raises(DatasetError, match=r"huge-idx3.gz: truncated: expected \d+ bytes .* found 100"):
         read_idx(gz, ndim=3)
+
+
+# --- sizes checked against the expected ones before any data is read ---------------------------------------
+
+
+def test_a_gzip_claiming_3_million_images_is_refused_before_decompressing(tmp_path: Path) -> None:
+    import time
+    import tracemalloc
+
+    # 10 MB of zeros compress to about 10 kB; the header claims 3,000,000 images (2.35 GB)
+    head = bytes([0, 0, 8, 3]) + struct.pack(">3I", 3_000_000, 28, 28)
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    with gzip.GzipFile(path, "wb", mtime=0) as out:
+        out.write(head)
+        for _ in range(10):
+            out.write(bytes(1 << 20))
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(DatasetError, match="header field 'count' is 3000000, expected 60000"):
+            read_idx(path, what="pixel data", shape=(60_000, 28, 28))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20 and time.perf_counter() - start < 1
+
+
+@pytest.mark.parametrize(
+    ("shape", "field"), [((2, 3, 5), "columns"), ((2, 4, 4), "rows"), ((None, 3, 9), "columns")]
+)
+def test_expected_shape_names_the_field(tmp_path: Path, shape: tuple[int | None, ...], field: str) -> None:
+    path = write(tmp_path, "x-idx3-ubyte.gz", idx_bytes(IMAGES))
+    with pytest.raises(DatasetError, match=rf"header field '{field}' is \d+, expected \d+"):
+        read_idx(path, shape=shape)
+    np.testing.assert_array_equal(read_idx(path, shape=(None, 3, 4)), IMAGES)
+    with pytest.raises(ValueError, match="ndim=1 but shape"):
+        read_idx(path, ndim=1, shape=(2, 3, 4))
+
+
+def test_idx_shape_reads_only_the_header(tmp_path: Path) -> None:
+    from tinyae.data.idx import idx_shape
+
+    data = idx_bytes(IMAGES)
+    path = write(tmp_path, "x-idx3-ubyte", data[:20])  # truncated data: the header alone is whole
+    assert idx_shape(path, ndim=3) == (2, 3, 4)
+    with pytest.raises(DatasetError, match="this file has 3 dimensions, not 1"):
+        idx_shape(path, ndim=1)
+
+
+def test_a_fifo_is_named_without_hanging(tmp_path: Path) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(DatasetError, match=r"pipe: is a fifo \(named pipe\), not a regular file"):
+        read_idx(tmp_path / "pipe")

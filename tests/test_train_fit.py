@@ -222,17 +222,16 @@ def test_early_stopping_restores_the_best_weights_and_resets_for_a_new_run() -> 
 def test_checkpoint_callback_saves_model_and_optimizer(tmp_path: Any) -> None:
     model = TinyAE()
     opt = adam(model)
-    saver = Checkpoint(tmp_path / "ae-{epoch}.npz", optimizer=opt, every=2)
+    saver = Checkpoint(tmp_path / "ae-{epoch}.safetensors", optimizer=opt, every=2)
     fit(model, opt, random_data(), epochs=4, callbacks=[saver], progress=False)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "ae-2-optimizer.npz",
-        "ae-2.npz",
-        "ae-4-optimizer.npz",
-        "ae-4.npz",
-    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ae-2.safetensors", "ae-4.safetensors"]
     restored = tinyae.io.load(saver.saved[-1])
     x = tinyae.tensor(random_data(5))
     np.testing.assert_array_equal(restored(x).numpy(), model(x).numpy())
+    resumed = TinyAE()
+    moments = adam(resumed)
+    tinyae.io.load(saver.saved[-1], into=resumed, optimizer=moments)  # one file: weights and moments
+    assert moments.state_dict()["state"]["0.step"] == opt.state_dict()["state"]["0.step"]
 
 
 # --- evaluate -----------------------------------------------------------------------------------------------

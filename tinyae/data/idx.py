@@ -28,9 +28,9 @@ from typing import Protocol
 import numpy as np
 
 from tinyae.data.errors import file_error
-from tinyae.data.fileio import atomic_write
+from tinyae.data.fileio import atomic_write, special_kind
 
-__all__ = ["read_idx", "write_idx"]
+__all__ = ["idx_shape", "read_idx", "write_idx"]
 
 UBYTE = 0x08
 _TYPE_NAMES = {
@@ -49,7 +49,12 @@ class _Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
-def read_idx(path: str | os.PathLike[str], ndim: int | None = None, what: str = "data") -> np.ndarray:
+def read_idx(
+    path: str | os.PathLike[str],
+    ndim: int | None = None,
+    what: str = "data",
+    shape: tuple[int | None, ...] | None = None,
+) -> np.ndarray:
     """Read an unsigned-byte IDX file (raw or gzip) into a NumPy ``uint8`` array, checking everything.
 
     Parameters
@@ -60,6 +65,10 @@ def read_idx(path: str | os.PathLike[str], ndim: int | None = None, what: str = 
         The number of dimensions expected (3 for images, 1 for labels); checked against the magic number.
     what : str
         What the values are (``"pixel data"``, ``"label data"``), used in error messages.
+    shape : tuple of int or None, optional
+        The sizes expected (None: any), checked against the header before any data is read or
+        decompressed, so that a small file claiming millions of images costs nothing.  Gives ``ndim``
+        when that is not given.
 
     Returns
     -------
@@ -69,8 +78,9 @@ def read_idx(path: str | os.PathLike[str], ndim: int | None = None, what: str = 
     Raises
     ------
     DatasetError
-        When the file is missing, not IDX, not unsigned bytes, of another dimension count, truncated,
-        longer than its header says, or a corrupted gzip stream.  The message names the file and field.
+        When the file is missing, not IDX, not unsigned bytes, of another dimension count or shape,
+        truncated, longer than its header says, or a corrupted gzip stream.  The message names the file
+        and field.
 
     Examples
     --------
@@ -78,16 +88,42 @@ def read_idx(path: str | os.PathLike[str], ndim: int | None = None, what: str = 
     >>> images.shape  # doctest: +SKIP
     (10000, 28, 28)
     """
-    path = Path(path)
-    if not path.is_file():
-        raise file_error(path, "file not found" if not path.exists() else "not a regular file")
+    if shape is not None:
+        if ndim is not None and ndim != len(shape):
+            raise ValueError(f"read_idx: ndim={ndim} but shape={shape} has {len(shape)} dimensions")
+        ndim = len(shape)
+    path = _regular_file(path)
     with open(path, "rb") as handle:
         compressed = handle.read(2) == _GZIP_MAGIC
         handle.seek(0)
         if not compressed:
-            return _parse(path, handle, ndim, what, file_size=os.fstat(handle.fileno()).st_size)
+            return _parse(path, handle, ndim, what, os.fstat(handle.fileno()).st_size, shape)
         with gzip.GzipFile(fileobj=handle, mode="rb") as stream:
-            return _parse(path, stream, ndim, what, file_size=None)
+            return _parse(path, stream, ndim, what, None, shape)
+
+
+def idx_shape(path: str | os.PathLike[str], ndim: int | None = None) -> tuple[int, ...]:
+    """The shape an IDX file's header gives, reading (and decompressing) only the header's few bytes.
+
+    For checking sizes against what is expected before reading any data; the same checks and errors as
+    :func:`read_idx` for the magic number and the size fields.
+    """
+    path = _regular_file(path)
+    with open(path, "rb") as handle:
+        compressed = handle.read(2) == _GZIP_MAGIC
+        handle.seek(0)
+        if not compressed:
+            return _header(path, handle, ndim)
+        with gzip.GzipFile(fileobj=handle, mode="rb") as stream:
+            return _header(path, stream, ndim)
+
+
+def _regular_file(path: str | os.PathLike[str]) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        kind = special_kind(path, follow=True)
+        raise file_error(path, "file not found" if kind is None else f"is {kind}, not a regular file")
+    return path
 
 
 def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> None:
@@ -122,23 +158,18 @@ def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> None:
 # --- parsing ------------------------------------------------------------------------------------------------
 
 
-def _parse(path: Path, stream: _Readable, ndim: int | None, what: str, file_size: int | None) -> np.ndarray:
-    magic_bytes, _ = _read(path, stream, 4)
-    if not magic_bytes:
-        raise file_error(path, "the file is empty")
-    if len(magic_bytes) < 4:
-        raise file_error(path, f"truncated: header field 'magic' needs 4 bytes, found {len(magic_bytes)}")
-    _check_magic(path, magic_bytes, ndim)
-    dims = magic_bytes[3]
-
-    size_bytes, _ = _read(path, stream, 4 * dims)
-    if len(size_bytes) < 4 * dims:
-        raise file_error(
-            path,
-            f"truncated: header field 'sizes' needs {4 * dims} bytes for {dims} dimensions, "
-            f"found {len(size_bytes)}",
-        )
-    shape = struct.unpack(f">{dims}I", size_bytes)
+def _parse(
+    path: Path,
+    stream: _Readable,
+    ndim: int | None,
+    what: str,
+    file_size: int | None,
+    wanted: tuple[int | None, ...] | None,
+) -> np.ndarray:
+    shape = _header(path, stream, ndim)
+    dims = len(shape)
+    if wanted is not None:
+        _check_sizes(path, shape, wanted)
     expected = math.prod(shape)
 
     # For an uncompressed file the size on disk settles it before reading, so a header that claims
@@ -164,6 +195,35 @@ def _parse(path: Path, stream: _Readable, ndim: int | None, what: str, file_size
             f"header field 'sizes' {shape} describes",
         )
     return np.frombuffer(data, dtype=np.uint8).reshape(shape)
+
+
+def _header(path: Path, stream: _Readable, ndim: int | None) -> tuple[int, ...]:
+    """Read and check the magic number and the size fields; return the shape."""
+    magic_bytes, _ = _read(path, stream, 4)
+    if not magic_bytes:
+        raise file_error(path, "the file is empty")
+    if len(magic_bytes) < 4:
+        raise file_error(path, f"truncated: header field 'magic' needs 4 bytes, found {len(magic_bytes)}")
+    _check_magic(path, magic_bytes, ndim)
+    dims = magic_bytes[3]
+    size_bytes, _ = _read(path, stream, 4 * dims)
+    if len(size_bytes) < 4 * dims:
+        raise file_error(
+            path,
+            f"truncated: header field 'sizes' needs {4 * dims} bytes for {dims} dimensions, "
+            f"found {len(size_bytes)}",
+        )
+    return tuple(struct.unpack(f">{dims}I", size_bytes))
+
+
+def _check_sizes(path: Path, shape: tuple[int, ...], wanted: tuple[int | None, ...]) -> None:
+    """The header's sizes against the expected ones, before a byte of data is read or decompressed."""
+    names = ("count", "rows", "columns") if len(shape) <= 3 else tuple(f"size {i}" for i in range(len(shape)))
+    for name, found, expected in zip(names[: len(shape)], shape, wanted, strict=True):
+        if expected is not None and found != expected:
+            raise file_error(
+                path, f"header field '{name}' is {found}, expected {expected}; not the file it should be"
+            )
 
 
 def _check_magic(path: Path, magic_bytes: bytes | bytearray, ndim: int | None) -> None:

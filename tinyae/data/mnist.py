@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyae.data.errors import file_error
-from tinyae.data.idx import read_idx
+from tinyae.data.idx import idx_shape, read_idx
 from tinyae.data.sources import FASHION_MNIST, MNIST, DatasetSpec, locate
 
 __all__ = ["SPLITS", "load_fashion_mnist", "load_idx_dataset", "load_mnist"]
@@ -119,9 +119,12 @@ def load_idx_dataset(
 
     part = "test" if split == "test" else "train"
     images_path, labels_path = locate(spec, part, data_dir, download)
-    images = read_idx(images_path, ndim=3, what="pixel data")
-    labels = read_idx(labels_path, ndim=1, what="label data")
-    _check(spec, part, images_path, images, labels_path, labels)
+    # the headers' sizes are checked before any data is read or decompressed
+    _check_shapes(spec, part, images_path, idx_shape(images_path, 3), labels_path, idx_shape(labels_path, 1))
+    count = spec.count(part)
+    images = read_idx(images_path, what="pixel data", shape=(count, *spec.image_shape))
+    labels = read_idx(labels_path, what="label data", shape=(count,))
+    _check_labels(spec, labels_path, labels)
 
     if split != "test":
         cut = spec.train_count - validation
@@ -137,27 +140,36 @@ def load_idx_dataset(
     return images, labels.astype(np.int64)
 
 
-def _check(
-    spec: DatasetSpec, part: str, images_path: Path, images: np.ndarray, labels_path: Path, labels: np.ndarray
+def _check_shapes(
+    spec: DatasetSpec,
+    part: str,
+    images_path: Path,
+    images: tuple[int, ...],
+    labels_path: Path,
+    labels: tuple[int, ...],
 ) -> None:
-    """The file pair belongs together and has the sizes and label values ``spec`` promises."""
-    if len(labels) != len(images):
+    """The file pair (their header shapes) belongs together and has the sizes ``spec`` promises."""
+    if labels[0] != images[0]:
         raise file_error(
             labels_path,
-            f"header field 'count' is {len(labels)}, but {images_path.name} holds {len(images)} images; "
+            f"header field 'count' is {labels[0]}, but {images_path.name} holds {images[0]} images; "
             "the images and labels files do not belong together",
         )
     expected = spec.count(part)
-    if len(images) != expected:
+    if images[0] != expected:
         raise file_error(
             images_path,
-            f"header field 'count' is {len(images)}, expected {expected} for the {spec.title} {part} set",
+            f"header field 'count' is {images[0]}, expected {expected} for the {spec.title} {part} set",
         )
-    for field, size, wanted in zip(("rows", "columns"), images.shape[1:], spec.image_shape, strict=True):
+    for field, size, wanted in zip(("rows", "columns"), images[1:], spec.image_shape, strict=True):
         if size != wanted:
             raise file_error(
                 images_path, f"header field '{field}' is {size}, expected {wanted} for {spec.title} images"
             )
+
+
+def _check_labels(spec: DatasetSpec, labels_path: Path, labels: np.ndarray) -> None:
+    """Every label is a class of ``spec``."""
     bad = np.flatnonzero(labels >= spec.num_classes)
     if bad.size:
         raise file_error(

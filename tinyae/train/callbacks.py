@@ -121,60 +121,50 @@ class EarlyStopping:
 
 
 class Checkpoint:
-    """Save the model (and optionally its optimizer) with :func:`tinyae.io.save` every ``every`` epochs.
+    """Save the model (and optionally its optimizer, in the same file) with :func:`tinyae.io.save`.
 
     Parameters
     ----------
     path : str or PathLike
-        Where to save; ``{epoch}`` in it is replaced by the epoch number (``"ae-{epoch:03d}.npz"`` keeps
-        every checkpoint; a fixed name keeps the latest).  Saves are atomic: an interrupted one leaves the
-        previous file intact.
+        Where to save; ``{epoch}`` in it is replaced by the epoch number (``"ae-{epoch:03d}.safetensors"``
+        keeps every checkpoint; a fixed name keeps the latest).  Saves are atomic: an interrupted one
+        leaves the previous file intact.
     optimizer : Optimizer, optional
-        Also save its state, to ``optimizer_path`` (by default ``path`` with ``-optimizer`` before the
-        suffix), so that training can resume exactly.
+        Also save its state, into the same file (one atomic write, so weights and moments always come from
+        the same step); resume with ``tinyae.io.load(path, into=model, optimizer=opt)``.
     every : int
         Save after epochs ``every``, ``2 * every``, ...
 
     Attributes
     ----------
     saved : list of str
-        The model files written so far.
+        The files written so far.
 
     Examples
     --------
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> Checkpoint(folder / "ae-{epoch}.npz").path_for(3).endswith("ae-3.npz")
+    >>> Checkpoint(folder / "ae-{epoch}.safetensors").path_for(3).endswith("ae-3.safetensors")
     True
     """
 
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        optimizer: Any = None,
-        optimizer_path: str | os.PathLike[str] | None = None,
-        every: int = 1,
-    ) -> None:
-        if every < 1:
-            raise ValueError(f"Checkpoint needs every >= 1, got {every}")
+    def __init__(self, path: str | os.PathLike[str], optimizer: Any = None, every: int = 1) -> None:
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"Checkpoint needs an integer every >= 1, got {every!r}")
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"Checkpoint(path=...) needs a str or os.PathLike, not {type(path).__name__}")
         self.path = os.fspath(path)
         self.optimizer = optimizer
-        if optimizer_path is None:
-            stem, suffix = os.path.splitext(self.path)
-            optimizer_path = f"{stem}-optimizer{suffix}"
-        self.optimizer_path = os.fspath(optimizer_path)
-        self.every = int(every)
+        self.every = every
         self.saved: list[str] = []
 
     def path_for(self, epoch: int) -> str:
-        """The model file of ``epoch``."""
+        """The file of ``epoch``."""
         return self.path.format(epoch=epoch)
 
     def __call__(self, epoch: int, history: History, model: Any) -> None:
         if epoch % self.every:
             return
         target = self.path_for(epoch)
-        io.save(model, target)
-        if self.optimizer is not None:
-            io.save(self.optimizer, self.optimizer_path.format(epoch=epoch))
+        io.save(model, target, optimizer=self.optimizer)
         self.saved.append(target)
