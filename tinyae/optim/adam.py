@@ -6,7 +6,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from tinyae.optim.optimizer import Optimizer, check_range, weight_decayed
+from tinyae.optim.checks import check_flag, check_range
+from tinyae.optim.optimizer import Optimizer, weight_decayed
 from tinyae.tensor import Tensor
 
 __all__ = ["Adam"]
@@ -23,6 +24,15 @@ class Adam(Optimizer):
         p = p - (lr / (1 - beta1**t)) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
 
     The divisions by ``1 - beta**t`` undo the pull of the zero start towards 0 in the first steps.
+
+    TensorFlow 1's ``AdamOptimizer`` (``eps_hat=True``) adds epsilon to the *uncorrected* ``sqrt(v)``
+    (the paper's "epsilon hat")::
+
+        lr_t = lr * sqrt(1 - beta2**t) / (1 - beta1**t)
+        p    = p - lr_t * m / (sqrt(v) + eps)
+
+    The two rules differ only in the size of eps: TF1's equals PyTorch's with ``eps / sqrt(1 - beta2**t)``,
+    about 30 times larger in the first step with beta2 = 0.999.
 
     How it is computed: the moments are kept as decayed *sums*, ``m / (1 - beta1)`` and
     ``v / (1 - beta2)``, whose updates ``s = beta * s + g`` need one multiply and one add, and the two
@@ -41,6 +51,8 @@ class Adam(Optimizer):
         Added to the root mean square, outside the square root.
     weight_decay : float
         L2 penalty coefficient, added to the gradient.
+    eps_hat : bool
+        Add ``eps`` to the uncorrected ``sqrt(v)`` as TF1 does, keyword only.
 
     Examples
     --------
@@ -54,7 +66,8 @@ class Adam(Optimizer):
     0.9
     """
 
-    hyperparameter_names = ("lr", "betas", "eps", "weight_decay")
+    hyperparameter_names = ("lr", "betas", "eps", "weight_decay", "eps_hat")
+    nonnegative_state = ("exp_avg_sq",)
 
     def __init__(
         self,
@@ -63,9 +76,13 @@ class Adam(Optimizer):
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        *,
+        eps_hat: bool = False,
     ) -> None:
         super().__init__(params)
         self.lr = check_range("Adam", "lr", lr, 0.0)
+        if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
+            raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
         beta1, beta2 = betas
         self.betas = (
             check_range("Adam", "betas[0]", beta1, 0.0, 1.0),
@@ -73,6 +90,7 @@ class Adam(Optimizer):
         )
         self.eps = check_range("Adam", "eps", eps, 0.0)
         self.weight_decay = check_range("Adam", "weight_decay", weight_decay, 0.0)
+        self.eps_hat = check_flag("Adam", "eps_hat", eps_hat)
 
     def state_names(self) -> tuple[str, ...]:
         return ("step", "exp_avg", "exp_avg_sq")
@@ -105,7 +123,7 @@ class Adam(Optimizer):
         # The factors are Python floats, so they never promote float32 arrays.
         c, k = math.sqrt(1 - beta2**step), math.sqrt(1 - beta2)
         into(scratch, "sqrt", square_sum)
-        scratch += self.eps * c / k
+        scratch += (self.eps if self.eps_hat else self.eps * c) / k
         into(scratch, "divide", grad_sum, scratch)
         scratch *= self.lr * (1 - beta1) * c / ((1 - beta1**step) * k)
         p.data -= scratch
