@@ -312,8 +312,8 @@ def test_steps_are_counted_per_parameter_position() -> None:
 
 
 def test_adam_state_dict_holds_pytorch_moments_and_new_betas_keep_them(backend: tinyae.Backend) -> None:
-    # Adam computes with decayed sums m / (1 - beta1) and v / (1 - beta2); what it saves, and how it
-    # continues when the betas change between steps, must be PyTorch's m and v
+    # Adam's state is the formulas' m and v (PyTorch's exp_avg, exp_avg_sq), while it trains and as it is
+    # saved, also when the betas change between steps
     x, y, start = regression_problem()
     w, b = (tinyae.tensor(v, dtype="float64", requires_grad=True, backend=backend) for v in start)
     X, Y = (tinyae.tensor(v, dtype="float64", backend=backend) for v in (x, y))
@@ -335,5 +335,8 @@ def test_adam_state_dict_holds_pytorch_moments_and_new_betas_keep_them(backend: 
                 assert saved[f"{i}.step"] == step
                 np.testing.assert_allclose(saved[f"{i}.exp_avg"], state[i]["m"], rtol=1e-10, atol=1e-14)
                 np.testing.assert_allclose(saved[f"{i}.exp_avg_sq"], state[i]["v"], rtol=1e-10, atol=1e-14)
+                live = opt.state[i]
+                np.testing.assert_array_equal(backend.to_numpy(live["exp_avg"]), saved[f"{i}.exp_avg"])
+                np.testing.assert_array_equal(backend.to_numpy(live["exp_avg_sq"]), saved[f"{i}.exp_avg_sq"])
     for mine, theirs in zip((w, b), ref, strict=True):
         np.testing.assert_allclose(mine.numpy(), theirs, rtol=1e-8, atol=1e-12)

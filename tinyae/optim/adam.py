@@ -34,11 +34,6 @@ class Adam(Optimizer):
     The two rules differ only in the size of eps: TF1's equals PyTorch's with ``eps / sqrt(1 - beta2**t)``,
     about 30 times larger in the first step with beta2 = 0.999.
 
-    How it is computed: the moments are kept as decayed *sums*, ``m / (1 - beta1)`` and
-    ``v / (1 - beta2)``, whose updates ``s = beta * s + g`` need one multiply and one add, and the two
-    factors ``1 - beta`` move into the step size.  Same numbers, 10 passes over the parameters instead of
-    12 (W1 has 1.1M of them).  ``state_dict()`` saves PyTorch's ``exp_avg`` and ``exp_avg_sq``.
-
     Parameters
     ----------
     params : iterable of Tensor
@@ -99,56 +94,28 @@ class Adam(Optimizer):
         xp = p.backend.xp
         if not state:
             state["step"] = 0
-            state["grad_sum"] = xp.zeros_like(p.data)  # m / (1 - beta1)
-            state["square_sum"] = xp.zeros_like(p.data)  # v / (1 - beta2)
-            state["_betas"] = self.betas
-        if state["_betas"] != self.betas:  # betas changed since the last step: keep m and v as they are
-            _rescale_sums(state, self.betas)
+            state["exp_avg"] = xp.zeros_like(p.data)  # m
+            state["exp_avg_sq"] = xp.zeros_like(p.data)  # v
         state["step"] += 1
-        step = state["step"]
+        t = state["step"]
         beta1, beta2 = self.betas
         g = weight_decayed(grad, p, self.weight_decay)
-        grad_sum, square_sum = state["grad_sum"], state["square_sum"]
-        # Every pass writes into an existing array (W1 has 1.1M parameters: a pass costs 40-130 us, sqrt
-        # 300 us, and fresh temporaries that size cost page faults besides).
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        # every pass writes into an existing array: no fresh parameter-sized temporaries at each step
         scratch = self.scratch(p, state)
         into = p.backend.into
-        grad_sum *= beta1
-        grad_sum += g
-        square_sum *= beta2
-        square_sum += into(scratch, "multiply", g, g)
-        # lr/(1 - beta1^t) * m / (sqrt(v)/c + eps) with c = sqrt(1 - beta2^t), m = (1 - beta1) grad_sum and
-        # sqrt(v) = k sqrt(square_sum), k = sqrt(1 - beta2), is the same number as
-        # a * grad_sum / (sqrt(square_sum) + eps c / k) with a = lr (1 - beta1) c / ((1 - beta1^t) k).
+        m *= beta1
+        m += into(scratch, "multiply", g, 1 - beta1)
+        v *= beta2
+        into(scratch, "multiply", g, g)
+        scratch *= 1 - beta2
+        v += scratch
+        # lr / (1 - beta1^t) * m / (sqrt(v) / c + eps), with c = sqrt(1 - beta2^t), is the same number as
+        # lr c / (1 - beta1^t) * m / (sqrt(v) + eps c): one pass fewer.  TF1's eps_hat adds eps itself.
         # The factors are Python floats, so they never promote float32 arrays.
-        c, k = math.sqrt(1 - beta2**step), math.sqrt(1 - beta2)
-        into(scratch, "sqrt", square_sum)
-        scratch += (self.eps if self.eps_hat else self.eps * c) / k
-        into(scratch, "divide", grad_sum, scratch)
-        scratch *= self.lr * (1 - beta1) * c / ((1 - beta1**step) * k)
+        c = math.sqrt(1 - beta2**t)
+        into(scratch, "sqrt", v)
+        scratch += self.eps if self.eps_hat else self.eps * c
+        into(scratch, "divide", m, scratch)
+        scratch *= self.lr * c / (1 - beta1**t)
         p.data -= scratch
-
-    def _saved_entries(self, state: dict[str, Any]) -> dict[str, Any]:
-        beta1, beta2 = state["_betas"]
-        return {
-            "step": state["step"],
-            "exp_avg": state["grad_sum"] * (1 - beta1),
-            "exp_avg_sq": state["square_sum"] * (1 - beta2),
-        }
-
-    def _working_entries(self, saved: dict[str, Any]) -> dict[str, Any]:
-        beta1, beta2 = self.betas
-        return {
-            "step": saved["step"],
-            "grad_sum": saved["exp_avg"] / (1 - beta1),
-            "square_sum": saved["exp_avg_sq"] / (1 - beta2),
-            "_betas": self.betas,
-        }
-
-
-def _rescale_sums(state: dict[str, Any], betas: tuple[float, float]) -> None:
-    """Re-express the decayed sums for new betas, so that m and v (PyTorch's state) do not jump."""
-    (old1, old2), (new1, new2) = state["_betas"], betas
-    state["grad_sum"] *= (1 - old1) / (1 - new1)
-    state["square_sum"] *= (1 - old2) / (1 - new2)
-    state["_betas"] = betas

@@ -57,17 +57,6 @@ class Optimizer:
             buffer = state["_scratch"] = p.backend.xp.empty_like(p.data)
         return buffer
 
-    def _saved_entries(self, state: dict[str, Any]) -> dict[str, Any]:
-        """One parameter's state as :meth:`state_dict` saves it (the names of :meth:`state_names`).
-
-        By default the state as it is, less working memory (names that start with ``_``); an optimizer
-        that computes with other quantities than the ones PyTorch saves converts them here."""
-        return {name: value for name, value in state.items() if not name.startswith("_")}
-
-    def _working_entries(self, saved: dict[str, Any]) -> dict[str, Any]:
-        """The inverse of :meth:`_saved_entries`: one parameter's loaded state, as ``_update`` reads it."""
-        return saved
-
     # --- training ---------------------------------------------------------------------------------------
     def step(self) -> None:
         """Update every parameter that has a gradient; parameters whose ``.grad`` is None are skipped."""
@@ -118,7 +107,9 @@ class Optimizer:
         """
         state: dict[str, Any] = {}
         for index, (p, entries) in enumerate(zip(self.params, self.state, strict=True)):
-            for name, value in (self._saved_entries(entries) if entries else {}).items():
+            for name, value in entries.items():
+                if name.startswith("_"):  # working memory (the scratch buffer), not state
+                    continue
                 if isinstance(value, int):
                     state[f"{index}.{name}"] = value
                 else:  # copy first: the host view of a numpy array would change with later steps
@@ -165,7 +156,7 @@ class Optimizer:
         state = self._loaded_state(state_dict.get("state", {}), fresh.state_names())
         for key in self.hyperparameter_names:
             setattr(self, key, getattr(fresh, key))
-        self.state = [self._working_entries(entries) if entries else entries for entries in state]
+        self.state = state
         self._backends = [p.backend if s else None for p, s in zip(self.params, state, strict=True)]
 
     def _loaded_state(self, saved: Mapping[str, Any], expected: tuple[str, ...]) -> list[dict[str, Any]]:
