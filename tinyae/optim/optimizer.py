@@ -194,9 +194,8 @@ class Optimizer:
     def _checked_state_array(self, key: str, value: Any, p: Tensor) -> Any:
         """``value`` as the state entry ``key`` of parameter ``p``, or a ValueError saying what is wrong.
 
-        A float32 or float64 array of ``p``'s shape, finite, and not negative where it is a mean square;
-        it is cast to ``p``'s dtype (as a module's ``load_state_dict`` casts), and checked after the cast,
-        since a float64 1e300 becomes inf in float32.
+        A float32 or float64 array of ``p``'s shape, finite in ``p``'s dtype, and not negative where it is
+        a mean of squares; it is cast to ``p``'s dtype, as a module's ``load_state_dict`` casts.
         """
         kind = getattr(value, "dtype", None)
         if kind is None or dtype_name(kind) not in ("float32", "float64"):
@@ -204,17 +203,21 @@ class Optimizer:
             raise ValueError(
                 f"state entry {key!r} is {described}; optimizer state is a float32 or float64 array"
             )
-        array = tensor(value, dtype=p.dtype, backend=p.backend).data  # a copy on p's backend
+        array = tensor(value, backend=p.backend).data  # a copy on p's backend, still in its own dtype
         if tuple(array.shape) != p.shape:
             raise ValueError(
                 f"state entry {key!r} has shape {tuple(array.shape)}, its parameter has shape {p.shape}"
             )
         xp = p.backend.xp
-        if not bool(xp.all(xp.isfinite(array))):
-            raise ValueError(f"state entry {key!r} holds inf or NaN (in {dtype_name(p.dtype)})")
+        # checked before the cast: float64 values beyond float32's range would turn to inf in the cast
+        largest = xp.finfo(p.dtype).max
+        if not bool(xp.all(xp.abs(array) <= largest)):  # False for NaN as well
+            raise ValueError(
+                f"state entry {key!r} holds inf, NaN or values beyond {dtype_name(p.dtype)}'s range"
+            )
         if key.partition(".")[2] in self.nonnegative_state and not bool(xp.all(array >= 0)):
             raise ValueError(f"state entry {key!r} holds negative values, but it is a mean of squares")
-        return array
+        return xp.astype(array, p.dtype)
 
     def __repr__(self) -> str:
         settings = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters.items())
