@@ -252,6 +252,6 @@ def test_a_checkpoint_with_a_huge_step_is_refused_by_load(tmp_path: Path) -> Non
     path = tmp_path / "adam.ckpt"
     tinyae.save(opt, path)
     fresh = optim.Adam(opt.params)
-    with pytest.raises(tinyae.CheckpointError, match="'0.step' must be in"):
+    with pytest.raises(tinyae.CheckpointError, match=r"'0\.step' must be in"):
         tinyae.load(path, into=fresh)
     assert fresh.state == [{}, {}]
