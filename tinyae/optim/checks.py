@@ -11,13 +11,19 @@ import math
 import numbers
 from typing import Any
 
-__all__ = ["MAX_STEP", "check_flag", "check_range", "check_step"]
+__all__ = ["MAX_STEP", "check_count", "check_flag", "check_range", "check_step"]
 
 MAX_STEP = 2**63 - 1  # the largest int64, what a checkpoint stores a step count as
 
 
 def check_range(
-    owner: str, name: str, value: Any, low: float, high: float | None = None, *, high_included: bool = False
+    owner: str,
+    name: str,
+    value: Any,
+    low: float,
+    high: float | None = None,
+    *,
+    high_included: bool = False,
 ) -> float:
     """``value`` as a float, or a ValueError naming it unless it is a finite real number with
     ``low <= value`` and ``value < high`` (``<= high`` with ``high_included``)."""
@@ -52,4 +58,17 @@ def check_step(key: str, value: Any) -> int:
     if not 0 <= int(value) <= MAX_STEP:
         shown = repr(value) if abs(int(value)) < 10**30 else f"an integer of {int(value).bit_length()} bits"
         raise ValueError(f"state entry {key!r} must be in [0, 2**63 - 1], got {shown}")
+    return int(value)
+
+
+def check_count(owner: str, name: str, value: Any, low: int) -> int:
+    """An integer setting or counter (``step_size``, ``patience``, ``last_epoch``) from ``low`` up."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or not low <= int(value) <= MAX_STEP
+    ):
+        raise ValueError(
+            f"{owner}: {name} must be an integer >= {low}, got {value!r} ({type(value).__name__})"
+        )
     return int(value)

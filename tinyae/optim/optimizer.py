@@ -26,6 +26,7 @@ class Optimizer:
     """
 
     hyperparameter_names: ClassVar[tuple[str, ...]] = ()
+    lr: float  # every optimizer has a learning rate; schedulers (lr_scheduler.py) change it between epochs
     # state entries that estimate a mean square: a negative value would make sqrt() NaN, so loading refuses it
     nonnegative_state: ClassVar[tuple[str, ...]] = ()
 
