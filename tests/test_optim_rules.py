@@ -146,13 +146,17 @@ def rmsprop_rule(
     momentum: float = 0.0,
     centered: bool = False,
     weight_decay: float = 0.0,
+    initial_accumulator_value: float = 0.0,
+    eps_inside_sqrt: bool = False,
 ) -> Rule:
     def step(i: int, p: np.ndarray, g: np.ndarray, state: dict[int, dict[str, Any]]) -> np.ndarray:
         g = g + weight_decay * p
-        s = state.setdefault(i, {"v": np.zeros_like(p), "m": np.zeros_like(p), "buf": np.zeros_like(p)})
+        v0 = np.full_like(p, initial_accumulator_value)
+        s = state.setdefault(i, {"v": v0, "m": np.zeros_like(p), "buf": np.zeros_like(p)})
         s["v"] = alpha * s["v"] + (1 - alpha) * g**2
         s["m"] = alpha * s["m"] + (1 - alpha) * g
-        denom = np.sqrt(s["v"] - s["m"] ** 2 if centered else s["v"]) + eps
+        square = s["v"] - s["m"] ** 2 if centered else s["v"]
+        denom = np.sqrt(square + eps) if eps_inside_sqrt else np.sqrt(square) + eps
         if momentum > 0:
             s["buf"] = momentum * s["buf"] + g / denom
             return p - lr * s["buf"]
@@ -162,7 +166,11 @@ def rmsprop_rule(
 
 
 def adam_rule(
-    lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0
+    lr: float = 1e-3,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    eps_hat: bool = False,
 ) -> Rule:
     b1, b2 = betas
 
@@ -172,6 +180,9 @@ def adam_rule(
         s["t"] += 1
         s["m"] = b1 * s["m"] + (1 - b1) * g
         s["v"] = b2 * s["v"] + (1 - b2) * g**2
+        if eps_hat:  # TF1: lr_t = lr sqrt(1 - b2^t) / (1 - b1^t), eps added to the uncorrected sqrt(v)
+            lr_t = lr * np.sqrt(1 - b2 ** s["t"]) / (1 - b1 ** s["t"])
+            return p - lr_t * s["m"] / (np.sqrt(s["v"]) + eps)
         m_hat = s["m"] / (1 - b1 ** s["t"])
         v_hat = s["v"] / (1 - b2 ** s["t"])
         return p - lr * m_hat / (np.sqrt(v_hat) + eps)
@@ -193,7 +204,18 @@ CONFIGS: list[tuple[type[optim.Optimizer], Callable[..., Rule], dict[str, Any]]]
         rmsprop_rule,
         {"lr": 0.005, "alpha": 0.9, "momentum": 0.5, "centered": True, "weight_decay": 0.01},
     ),
+    (
+        optim.RMSprop,
+        rmsprop_rule,
+        {"lr": 0.01, "alpha": 0.9, "eps": 1e-10, "initial_accumulator_value": 1.0, "eps_inside_sqrt": True},
+    ),
+    (
+        optim.RMSprop,
+        rmsprop_rule,
+        {"lr": 0.01, "alpha": 0.9, "eps": 1e-4, "momentum": 0.5, "centered": True, "eps_inside_sqrt": True},
+    ),
     (optim.Adam, adam_rule, {"lr": 0.01}),
+    (optim.Adam, adam_rule, {"lr": 0.02, "eps": 1e-3, "eps_hat": True}),
     (optim.Adam, adam_rule, {"lr": 0.05, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.01}),
 ]
 CONFIG_IDS = [f"{c.__name__}-" + "-".join(f"{k}={v}" for k, v in h.items()) for c, _, h in CONFIGS]
@@ -246,12 +268,21 @@ QUADRATIC_RUNS: list[tuple[Callable[[list[tinyae.Tensor]], optim.Optimizer], int
     (lambda p: optim.SGD(p, lr=0.02, momentum=0.9, nesterov=True), 300),
     (lambda p: optim.RMSprop(p, lr=0.01), 500),
     (lambda p: optim.RMSprop(p, lr=0.01, momentum=0.5, centered=True), 500),
+    (
+        lambda p: optim.RMSprop(
+            p, lr=0.02, alpha=0.9, eps=1e-10, initial_accumulator_value=1.0, eps_inside_sqrt=True
+        ),
+        800,
+    ),
     (lambda p: optim.Adam(p, lr=0.05), 500),
+    (lambda p: optim.Adam(p, lr=0.05, eps_hat=True), 500),
 ]
 
 
 @pytest.mark.parametrize(
-    ("make", "steps"), QUADRATIC_RUNS, ids=["sgd", "nesterov", "rmsprop", "centered", "adam"]
+    ("make", "steps"),
+    QUADRATIC_RUNS,
+    ids=["sgd", "nesterov", "rmsprop", "centered", "rmsprop-tf1", "adam", "adam-tf1"],
 )
 def test_converges_on_a_quadratic(
     make: Callable[[list[tinyae.Tensor]], optim.Optimizer], steps: int, backend: tinyae.Backend
@@ -281,8 +312,8 @@ def test_steps_are_counted_per_parameter_position() -> None:
 
 
 def test_adam_state_dict_holds_pytorch_moments_and_new_betas_keep_them(backend: tinyae.Backend) -> None:
-    # Adam computes with decayed sums m / (1 - beta1) and v / (1 - beta2); what it saves, and how it
-    # continues when the betas change between steps, must be PyTorch's m and v
+    # Adam's state is the formulas' m and v (PyTorch's exp_avg, exp_avg_sq), while it trains and as it is
+    # saved, also when the betas change between steps
     x, y, start = regression_problem()
     w, b = (tinyae.tensor(v, dtype="float64", requires_grad=True, backend=backend) for v in start)
     X, Y = (tinyae.tensor(v, dtype="float64", backend=backend) for v in (x, y))
@@ -304,5 +335,8 @@ def test_adam_state_dict_holds_pytorch_moments_and_new_betas_keep_them(backend: 
                 assert saved[f"{i}.step"] == step
                 np.testing.assert_allclose(saved[f"{i}.exp_avg"], state[i]["m"], rtol=1e-10, atol=1e-14)
                 np.testing.assert_allclose(saved[f"{i}.exp_avg_sq"], state[i]["v"], rtol=1e-10, atol=1e-14)
+                live = opt.state[i]
+                np.testing.assert_array_equal(backend.to_numpy(live["exp_avg"]), saved[f"{i}.exp_avg"])
+                np.testing.assert_array_equal(backend.to_numpy(live["exp_avg_sq"]), saved[f"{i}.exp_avg_sq"])
     for mine, theirs in zip((w, b), ref, strict=True):
         np.testing.assert_allclose(mine.numpy(), theirs, rtol=1e-8, atol=1e-12)

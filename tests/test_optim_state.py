@@ -108,7 +108,13 @@ def test_state_saved_on_numpy_loads_on_strict(make: Callable[[Any], optim.Optimi
 def test_load_state_dict_restores_hyperparameters() -> None:
     p = tinyae.tensor([1.0], requires_grad=True)
     saved = optim.Adam([p], lr=0.5, betas=(0.5, 0.6)).state_dict()
-    assert saved["hyperparameters"] == {"lr": 0.5, "betas": (0.5, 0.6), "eps": 1e-8, "weight_decay": 0.0}
+    assert saved["hyperparameters"] == {
+        "lr": 0.5,
+        "betas": (0.5, 0.6),
+        "eps": 1e-8,
+        "weight_decay": 0.0,
+        "eps_hat": False,
+    }
     opt = optim.Adam([p])
     opt.load_state_dict(saved)
     assert opt.lr == 0.5 and opt.betas == (0.5, 0.6)

@@ -6,7 +6,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from tinyae.optim.optimizer import Optimizer, check_range, weight_decayed
+from tinyae.optim.checks import check_flag, check_range
+from tinyae.optim.optimizer import Optimizer, weight_decayed
 from tinyae.tensor import Tensor
 
 __all__ = ["Adam"]
@@ -24,10 +25,14 @@ class Adam(Optimizer):
 
     The divisions by ``1 - beta**t`` undo the pull of the zero start towards 0 in the first steps.
 
-    How it is computed: the moments are kept as decayed *sums*, ``m / (1 - beta1)`` and
-    ``v / (1 - beta2)``, whose updates ``s = beta * s + g`` need one multiply and one add, and the two
-    factors ``1 - beta`` move into the step size.  Same numbers, 10 passes over the parameters instead of
-    12 (W1 has 1.1M of them).  ``state_dict()`` saves PyTorch's ``exp_avg`` and ``exp_avg_sq``.
+    TensorFlow 1's ``AdamOptimizer`` (``eps_hat=True``) adds epsilon to the *uncorrected* ``sqrt(v)``
+    (the paper's "epsilon hat")::
+
+        lr_t = lr * sqrt(1 - beta2**t) / (1 - beta1**t)
+        p    = p - lr_t * m / (sqrt(v) + eps)
+
+    The two rules differ only in the size of eps: TF1's equals PyTorch's with ``eps / sqrt(1 - beta2**t)``,
+    about 30 times larger in the first step with beta2 = 0.999.
 
     Parameters
     ----------
@@ -41,6 +46,8 @@ class Adam(Optimizer):
         Added to the root mean square, outside the square root.
     weight_decay : float
         L2 penalty coefficient, added to the gradient.
+    eps_hat : bool
+        Add ``eps`` to the uncorrected ``sqrt(v)`` as TF1 does, keyword only.
 
     Examples
     --------
@@ -54,7 +61,8 @@ class Adam(Optimizer):
     0.9
     """
 
-    hyperparameter_names = ("lr", "betas", "eps", "weight_decay")
+    hyperparameter_names = ("lr", "betas", "eps", "weight_decay", "eps_hat")
+    nonnegative_state = ("exp_avg_sq",)
 
     def __init__(
         self,
@@ -63,9 +71,13 @@ class Adam(Optimizer):
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        *,
+        eps_hat: bool = False,
     ) -> None:
         super().__init__(params)
         self.lr = check_range("Adam", "lr", lr, 0.0)
+        if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
+            raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
         beta1, beta2 = betas
         self.betas = (
             check_range("Adam", "betas[0]", beta1, 0.0, 1.0),
@@ -73,6 +85,7 @@ class Adam(Optimizer):
         )
         self.eps = check_range("Adam", "eps", eps, 0.0)
         self.weight_decay = check_range("Adam", "weight_decay", weight_decay, 0.0)
+        self.eps_hat = check_flag("Adam", "eps_hat", eps_hat)
 
     def state_names(self) -> tuple[str, ...]:
         return ("step", "exp_avg", "exp_avg_sq")
@@ -81,56 +94,28 @@ class Adam(Optimizer):
         xp = p.backend.xp
         if not state:
             state["step"] = 0
-            state["grad_sum"] = xp.zeros_like(p.data)  # m / (1 - beta1)
-            state["square_sum"] = xp.zeros_like(p.data)  # v / (1 - beta2)
-            state["_betas"] = self.betas
-        if state["_betas"] != self.betas:  # betas changed since the last step: keep m and v as they are
-            _rescale_sums(state, self.betas)
+            state["exp_avg"] = xp.zeros_like(p.data)  # m
+            state["exp_avg_sq"] = xp.zeros_like(p.data)  # v
         state["step"] += 1
-        step = state["step"]
+        t = state["step"]
         beta1, beta2 = self.betas
         g = weight_decayed(grad, p, self.weight_decay)
-        grad_sum, square_sum = state["grad_sum"], state["square_sum"]
-        # Every pass writes into an existing array (W1 has 1.1M parameters: a pass costs 40-130 us, sqrt
-        # 300 us, and fresh temporaries that size cost page faults besides).
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        # every pass writes into an existing array: no fresh parameter-sized temporaries at each step
         scratch = self.scratch(p, state)
         into = p.backend.into
-        grad_sum *= beta1
-        grad_sum += g
-        square_sum *= beta2
-        square_sum += into(scratch, "multiply", g, g)
-        # lr/(1 - beta1^t) * m / (sqrt(v)/c + eps) with c = sqrt(1 - beta2^t), m = (1 - beta1) grad_sum and
-        # sqrt(v) = k sqrt(square_sum), k = sqrt(1 - beta2), is the same number as
-        # a * grad_sum / (sqrt(square_sum) + eps c / k) with a = lr (1 - beta1) c / ((1 - beta1^t) k).
+        m *= beta1
+        m += into(scratch, "multiply", g, 1 - beta1)
+        v *= beta2
+        into(scratch, "multiply", g, g)
+        scratch *= 1 - beta2
+        v += scratch
+        # lr / (1 - beta1^t) * m / (sqrt(v) / c + eps), with c = sqrt(1 - beta2^t), is the same number as
+        # lr c / (1 - beta1^t) * m / (sqrt(v) + eps c): one pass fewer.  TF1's eps_hat adds eps itself.
         # The factors are Python floats, so they never promote float32 arrays.
-        c, k = math.sqrt(1 - beta2**step), math.sqrt(1 - beta2)
-        into(scratch, "sqrt", square_sum)
-        scratch += self.eps * c / k
-        into(scratch, "divide", grad_sum, scratch)
-        scratch *= self.lr * (1 - beta1) * c / ((1 - beta1**step) * k)
+        c = math.sqrt(1 - beta2**t)
+        into(scratch, "sqrt", v)
+        scratch += self.eps if self.eps_hat else self.eps * c
+        into(scratch, "divide", m, scratch)
+        scratch *= self.lr * c / (1 - beta1**t)
         p.data -= scratch
-
-    def _saved_entries(self, state: dict[str, Any]) -> dict[str, Any]:
-        beta1, beta2 = state["_betas"]
-        return {
-            "step": state["step"],
-            "exp_avg": state["grad_sum"] * (1 - beta1),
-            "exp_avg_sq": state["square_sum"] * (1 - beta2),
-        }
-
-    def _working_entries(self, saved: dict[str, Any]) -> dict[str, Any]:
-        beta1, beta2 = self.betas
-        return {
-            "step": saved["step"],
-            "grad_sum": saved["exp_avg"] / (1 - beta1),
-            "square_sum": saved["exp_avg_sq"] / (1 - beta2),
-            "_betas": self.betas,
-        }
-
-
-def _rescale_sums(state: dict[str, Any], betas: tuple[float, float]) -> None:
-    """Re-express the decayed sums for new betas, so that m and v (PyTorch's state) do not jump."""
-    (old1, old2), (new1, new2) = state["_betas"], betas
-    state["grad_sum"] *= (1 - old1) / (1 - new1)
-    state["square_sum"] *= (1 - old2) / (1 - new2)
-    state["_betas"] = betas

@@ -12,9 +12,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from tinyae.backend import Backend, BackendError, dtype_name
+from tinyae.optim.checks import check_range, check_step
 from tinyae.tensor import Tensor, tensor
 
-__all__ = ["Optimizer"]
+__all__ = ["Optimizer", "check_range", "weight_decayed"]
 
 
 class Optimizer:
@@ -25,6 +26,9 @@ class Optimizer:
     """
 
     hyperparameter_names: ClassVar[tuple[str, ...]] = ()
+    lr: float  # every optimizer has a learning rate; schedulers (lr_scheduler.py) change it between epochs
+    # state entries that estimate a mean square: a negative value would make sqrt() NaN, so loading refuses it
+    nonnegative_state: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params: Iterable[Tensor]) -> None:
         self.params: list[Tensor] = _checked_parameters(params, type(self).__name__)
@@ -53,17 +57,6 @@ class Optimizer:
         if buffer is None or buffer.dtype != p.dtype or tuple(buffer.shape) != p.shape:
             buffer = state["_scratch"] = p.backend.xp.empty_like(p.data)
         return buffer
-
-    def _saved_entries(self, state: dict[str, Any]) -> dict[str, Any]:
-        """One parameter's state as :meth:`state_dict` saves it (the names of :meth:`state_names`).
-
-        By default the state as it is, less working memory (names that start with ``_``); an optimizer
-        that computes with other quantities than the ones PyTorch saves converts them here."""
-        return {name: value for name, value in state.items() if not name.startswith("_")}
-
-    def _working_entries(self, saved: dict[str, Any]) -> dict[str, Any]:
-        """The inverse of :meth:`_saved_entries`: one parameter's loaded state, as ``_update`` reads it."""
-        return saved
 
     # --- training ---------------------------------------------------------------------------------------
     def step(self) -> None:
@@ -115,7 +108,9 @@ class Optimizer:
         """
         state: dict[str, Any] = {}
         for index, (p, entries) in enumerate(zip(self.params, self.state, strict=True)):
-            for name, value in (self._saved_entries(entries) if entries else {}).items():
+            for name, value in entries.items():
+                if name.startswith("_"):  # working memory (the scratch buffer), not state
+                    continue
                 if isinstance(value, int):
                     state[f"{index}.{name}"] = value
                 else:  # copy first: the host view of a numpy array would change with later steps
@@ -136,14 +131,16 @@ class Optimizer:
         Raises
         ------
         ValueError
-            Naming the problem: another optimizer type, another number of parameters, missing or unexpected
-            hyperparameters or state entries, or a state array whose shape differs from its parameter's.
+            Naming the problem: another optimizer type, another number of parameters, missing, unexpected or
+            out-of-range hyperparameters, missing or unexpected state entries, a step count that is not an
+            integer in [0, 2**63 - 1], or a state array that is not float32/float64, has another shape than
+            its parameter, holds inf or NaN, or (a mean of squares) holds negative values.
         """
         name = type(self).__name__
         saved_type = state_dict.get("type", name)
         if saved_type != name:
             raise ValueError(f"cannot load the state of a {saved_type} optimizer into {name}")
-        count = int(state_dict.get("num_parameters", len(self.params)))
+        count = state_dict.get("num_parameters", len(self.params))
         if count != len(self.params):
             raise ValueError(
                 f"{name}.load_state_dict: the state_dict is for {count} parameters, "
@@ -160,7 +157,7 @@ class Optimizer:
         state = self._loaded_state(state_dict.get("state", {}), fresh.state_names())
         for key in self.hyperparameter_names:
             setattr(self, key, getattr(fresh, key))
-        self.state = [self._working_entries(entries) if entries else entries for entries in state]
+        self.state = state
         self._backends = [p.backend if s else None for p, s in zip(self.params, state, strict=True)]
 
     def _loaded_state(self, saved: Mapping[str, Any], expected: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -178,16 +175,15 @@ class Optimizer:
             if entry not in expected:
                 problems.append(f"unexpected state entry {key!r} (a {name} keeps {list(expected)})")
             elif entry == "step":
-                state[index][entry] = int(value)
+                try:
+                    state[index][entry] = check_step(key, value)
+                except ValueError as error:
+                    problems.append(str(error))
             else:
-                p = self.params[index]
-                array = tensor(value, dtype=p.dtype, backend=p.backend).data  # a copy on p's backend
-                if tuple(array.shape) != p.shape:
-                    problems.append(
-                        f"state entry {key!r} has shape {tuple(array.shape)}, "
-                        f"its parameter has shape {p.shape}"
-                    )
-                state[index][entry] = array
+                try:
+                    state[index][entry] = self._checked_state_array(key, value, self.params[index])
+                except ValueError as error:
+                    problems.append(str(error))
         for index, entries in enumerate(state):
             lacking = [e for e in expected if e not in entries]
             if entries and lacking:
@@ -195,6 +191,34 @@ class Optimizer:
         if problems:
             raise ValueError(f"{name}.load_state_dict: " + "; ".join(problems))
         return state
+
+    def _checked_state_array(self, key: str, value: Any, p: Tensor) -> Any:
+        """``value`` as the state entry ``key`` of parameter ``p``, or a ValueError saying what is wrong.
+
+        A float32 or float64 array of ``p``'s shape, finite in ``p``'s dtype, and not negative where it is
+        a mean of squares; it is cast to ``p``'s dtype, as a module's ``load_state_dict`` casts.
+        """
+        kind = getattr(value, "dtype", None)
+        if kind is None or dtype_name(kind) not in ("float32", "float64"):
+            described = dtype_name(kind) if kind is not None else type(value).__name__
+            raise ValueError(
+                f"state entry {key!r} is {described}; optimizer state is a float32 or float64 array"
+            )
+        array = tensor(value, backend=p.backend).data  # a copy on p's backend, still in its own dtype
+        if tuple(array.shape) != p.shape:
+            raise ValueError(
+                f"state entry {key!r} has shape {tuple(array.shape)}, its parameter has shape {p.shape}"
+            )
+        xp = p.backend.xp
+        # checked before the cast: float64 values beyond float32's range would turn to inf in the cast
+        largest = xp.finfo(p.dtype).max
+        if not bool(xp.all(xp.abs(array) <= largest)):  # False for NaN as well
+            raise ValueError(
+                f"state entry {key!r} holds inf, NaN or values beyond {dtype_name(p.dtype)}'s range"
+            )
+        if key.partition(".")[2] in self.nonnegative_state and not bool(xp.all(array >= 0)):
+            raise ValueError(f"state entry {key!r} holds negative values, but it is a mean of squares")
+        return xp.astype(array, p.dtype)
 
     def __repr__(self) -> str:
         settings = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters.items())
@@ -225,12 +249,3 @@ def _checked_parameters(params: Iterable[Tensor], owner: str) -> list[Tensor]:
 def weight_decayed(grad: Any, p: Tensor, weight_decay: float) -> Any:
     """``grad + weight_decay * p`` (L2 regularisation folded into the gradient), as a new array."""
     return grad if weight_decay == 0 else grad + weight_decay * p.data
-
-
-def check_range(owner: str, name: str, value: Any, low: float, high: float | None = None) -> float:
-    """``value`` as a float, or a ValueError naming it unless ``low <= value`` (and ``value < high``)."""
-    number = float(value)
-    if not number >= low or (high is not None and not number < high):
-        bound = f"in [{low}, {high})" if high is not None else f">= {low}"
-        raise ValueError(f"{owner}: {name} must be {bound}, got {value}")
-    return number

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from tinyae.optim.optimizer import Optimizer, check_range, weight_decayed
+from tinyae.optim.checks import check_flag, check_range
+from tinyae.optim.optimizer import Optimizer, weight_decayed
 from tinyae.tensor import Tensor
 
 __all__ = ["SGD"]
@@ -34,7 +35,7 @@ class SGD(Optimizer):
     weight_decay : float
         L2 penalty coefficient, added to the gradient.
     dampening : float
-        Scales the gradient's share in the momentum buffer, keyword only.
+        In [0, 1]: the gradient enters the momentum buffer scaled by ``1 - dampening``, keyword only.
 
     Examples
     --------
@@ -63,9 +64,9 @@ class SGD(Optimizer):
         super().__init__(params)
         self.lr = check_range("SGD", "lr", lr, 0.0)
         self.momentum = check_range("SGD", "momentum", momentum, 0.0)
-        self.nesterov = bool(nesterov)
+        self.nesterov = check_flag("SGD", "nesterov", nesterov)
         self.weight_decay = check_range("SGD", "weight_decay", weight_decay, 0.0)
-        self.dampening = float(dampening)
+        self.dampening = check_range("SGD", "dampening", dampening, 0.0, 1.0, high_included=True)
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError(
                 f"SGD: nesterov needs momentum > 0 and dampening 0, got momentum {momentum}, "
