@@ -113,13 +113,17 @@ def dense_stack(
     init: str,
     dtype: str,
     backend: Backend,
+    bias_init: str = "zeros",
 ) -> Sequential:
     """``Dense`` blocks ``sizes[0] -> sizes[1] -> ...``, block i with ``activations[i]`` and, where
     ``batch_norm[i]``, a BatchNorm1d (momentum 0.1, a moving-average decay of 0.9) and no linear bias
-    (the norm's shift replaces it: a bias before a batch norm is subtracted out again)."""
+    (the norm's shift replaces it: a bias before a batch norm is subtracted out again).  ``init`` and
+    ``bias_init`` name the initialisers of the weights and biases (see :mod:`tinyae.nn.init`)."""
     blocks = []
     for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
-        linear = Linear(n_in, n_out, bias=not batch_norm[i], init=init, dtype=dtype, backend=backend)
+        linear = Linear(
+            n_in, n_out, bias=not batch_norm[i], init=init, bias_init=bias_init, dtype=dtype, backend=backend
+        )
         norm = BatchNorm1d(n_out, momentum=0.1, dtype=dtype, backend=backend) if batch_norm[i] else None
         blocks.append(Dense(linear, activations[i], norm))
     return Sequential(*blocks)
