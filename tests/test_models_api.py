@@ -241,6 +241,20 @@ def test_zero_softmax_head_and_one_gradient_descent_step(backend: tinyae.Backend
     assert clf.config["head_init"] == "zeros"
 
 
+def test_norm_options_reach_every_batch_norm(backend: tinyae.Backend) -> None:
+    options = {"eps": 1e-3, "momentum": 0.01, "unbiased_running_var": False}
+    for tied in (False, True):
+        model = models.Autoencoder([8, 6, 4], batch_norm=True, tied=tied, norm_options=options)
+        norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm1d)]
+        assert len(norms) == 3  # two in the encoder, one in the decoder (not at the output)
+        assert all((n.eps, n.momentum, n.unbiased_running_var) == (1e-3, 0.01, False) for n in norms)
+        assert models.Autoencoder(**json.loads(json.dumps(model.config))).config == model.config
+    default = models.Autoencoder([8, 4], batch_norm=True).encoder[0].norm
+    assert (default.eps, default.momentum, default.unbiased_running_var) == (1e-5, 0.1, True)
+    with pytest.raises(ValueError, match=r"unknown norm_options \['decay'\]"):
+        models.Autoencoder([8, 4], batch_norm=True, norm_options={"decay": 0.9})
+
+
 def test_classifier_needs_labels() -> None:
     clf = models.Classifier([4, 3], n_classes=2)
     with pytest.raises(TypeError, match=r"\(x, labels\)"):
