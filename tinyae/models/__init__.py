@@ -25,6 +25,7 @@ from tinyae.models.anomaly import (
     reconstruction_error,
     reconstruction_nll,
     reconstruction_probability,
+    unregularised_score,
     roc_auc,
 )
 from tinyae.models.autoencoder import Autoencoder, TiedAutoencoder
@@ -58,6 +59,7 @@ __all__ = [
     "reconstruction_error",
     "reconstruction_nll",
     "reconstruction_probability",
+    "unregularised_score",
     "register",
     "roc_auc",
 ]
