@@ -160,9 +160,9 @@ def test_bias_init_same_on_numpy_and_strict() -> None:
 
 
 def test_initialiser_names_refused_clearly() -> None:
-    with pytest.raises(ValueError, match="only .* take a std"):
+    with pytest.raises(ValueError, match=r"only .* take a std"):
         nn.Linear(2, 2, init="he_normal:2")
-    with pytest.raises(ValueError, match="'x' after ':' is not a number"):
+    with pytest.raises(ValueError, match=r"'x' after ':' is not a number"):
         nn.Linear(2, 2, init="normal:x")
     with pytest.raises(ValueError, match="needs std >= 0"):
         nn.Linear(2, 2, init="truncated_normal:-1")

@@ -89,7 +89,9 @@ def faithful(args: argparse.Namespace, d: data.Dataset, epochs: int, out: Path) 
 
     def validate(epoch: int, history: train.History, model: models.Autoencoder) -> None:
         val_scores.append(l2_score(model, x_val))
-        print(f"Epoch: {epoch:04d} cost= {history.latest('loss'):.2f}  validation score= {val_scores[-1]:.3f}")
+        print(
+            f"Epoch: {epoch:04d} cost= {history.latest('loss'):.2f}  validation score= {val_scores[-1]:.3f}"
+        )
 
     history = train.fit(model, optim.Adam(model.parameters(), lr=0.001), x_train, epochs, batch_size=100,
                         callbacks=[validate], progress=False)  # fmt: skip
@@ -108,7 +110,9 @@ def main() -> None:
         "02_tensorflow_autoencoder", "a deep autoencoder and anomalies", "default 30 (1 with --quick)"
     )
     parser.add_argument("--anomaly-digit", type=int, default=2, choices=range(10), help="class left out")
-    parser.add_argument("--faithful", action="store_true", help="the post's init and train/validation/test flow")
+    parser.add_argument(
+        "--faithful", action="store_true", help="the post's init and train/validation/test flow"
+    )
     args = parser.parse_args()
     epochs = args.epochs or (1 if args.quick else 30)
     out, d = cli.start_tutorial(args)

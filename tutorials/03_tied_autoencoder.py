@@ -58,7 +58,9 @@ def main() -> None:
     parser = cli.tutorial_parser(
         "03_tied_autoencoder", "a tied-weight autoencoder", "default 50 (1 with --quick)"
     )
-    parser.add_argument("--faithful", action="store_true", help="the tutorial's init (4x Glorot) and 15 epochs")
+    parser.add_argument(
+        "--faithful", action="store_true", help="the tutorial's init (4x Glorot) and 15 epochs"
+    )
     args = parser.parse_args()
     epochs = args.epochs or (1 if args.quick else 15 if args.faithful else 50)
     init = "sigmoid_uniform" if args.faithful else "xavier_uniform"

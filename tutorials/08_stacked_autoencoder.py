@@ -63,7 +63,7 @@ def tf1_rmsprop(parameters: Iterable[tinyae.Tensor]) -> optim.RMSprop:
     """TF1's ``RMSPropOptimizer(0.02)``: decay 0.9, mean square starting at 1.0, epsilon 1e-10 inside
     the square root (``p -= lr * g / sqrt(ms + eps)``), so the first steps are small, not lr / sqrt(0.1)."""
     return optim.RMSprop(parameters, lr=0.02, alpha=0.9, eps=1e-10, initial_accumulator_value=1.0,
-                         eps_inside_sqrt=True)  # type: ignore[call-arg]  # fmt: skip
+                         eps_inside_sqrt=True)  # fmt: skip
 
 
 # %%
@@ -99,14 +99,17 @@ def faithful(args: argparse.Namespace, dataset: data.Dataset, out: Path) -> None
                       batch_size=256, progress=False)  # fmt: skip
     seconds["fine_tuning"] = time.perf_counter() - start
     accuracy = models.accuracy(classifier, x_test, y_test)
-    print(f"  test accuracy | post {POST_ACCURACY:.2%} (full MNIST) | tinyae {accuracy:.2%} ({args.data_note})")
+    print(
+        f"  test accuracy | post {POST_ACCURACY:.2%} (full MNIST) | tinyae {accuracy:.2%} ({args.data_note})"
+    )
     plots.loss_curves({"parts": {"tinyae": history.loss}}, path=out / "faithful_loss.png",
                       title="end-to-end pretraining, the post's settings: MSE per epoch")  # fmt: skip
     numbers = {
         "settings": {"faithful": True, "sizes": [784, 256, 128], "init": "normal:1", "optimizer":
                      "TF1 RMSProp 0.02, then SGD 0.5", "batch_size": 256, "epochs": epochs, "data": args.data,
                      "data_note": args.data_note, "backend": args.backend},
-        "post_loss": POST_LOSS, "pretraining_loss": history.loss, "loss_after_post_updates": by_steps, "fine_tuning_loss": tuned.loss,
+        "post_loss": POST_LOSS, "pretraining_loss": history.loss, "loss_after_post_updates": by_steps,
+        "fine_tuning_loss": tuned.loss,
         "post_accuracy": POST_ACCURACY, "test_accuracy": accuracy, "seconds": seconds,
     }  # fmt: skip
     cli.finish_tutorial(out, numbers, "faithful_loss.png")

@@ -76,7 +76,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=10, help="L, draws of z for the sampled scores")
     parser.add_argument("--normal", type=int, default=1, help="the class to train on")
     parser.add_argument("--anomaly", type=int, default=9, help="the class to detect")
-    parser.add_argument("--faithful", action="store_true", help="TF1 Adam, and An and Cho's unregularised score")
+    parser.add_argument(
+        "--faithful", action="store_true", help="TF1 Adam, and An and Cho's unregularised score"
+    )
     args = parser.parse_args()
     scored = {**SCORES, "unregularised": "unregularised (An & Cho)"} if args.faithful else SCORES
     out, dataset = cli.start_tutorial(args)

@@ -25,8 +25,8 @@ from tinyae.models.anomaly import (
     reconstruction_error,
     reconstruction_nll,
     reconstruction_probability,
-    unregularised_score,
     roc_auc,
+    unregularised_score,
 )
 from tinyae.models.autoencoder import Autoencoder, TiedAutoencoder
 from tinyae.models.base import MODELS, Model, register

@@ -98,9 +98,7 @@ def reconstruction_probability(
         return total * (1.0 / samples)
 
 
-def unregularised_score(
-    vae: VAE, x: Any, samples: int = 10, rng: RandomGenerator | None = None
-) -> Tensor:
+def unregularised_score(vae: VAE, x: Any, samples: int = 10, rng: RandomGenerator | None = None) -> Tensor:
     """Per-sample ``-(1/L) sum_l log p(x | z_l)``, ``z_l ~ q(z|x)``: the negative ELBO without its KL term.
 
     This is the score of An and Cho (2015), the paper the VAE anomaly post cites: the KL term measures

@@ -86,7 +86,13 @@ class VAE(Model):
         target = get_backend(backend)
         depth = len(hidden_sizes)
         self.encoder = dense_stack(
-            [self.in_dim, *hidden_sizes], [activation] * depth, [False] * depth, init, dtype, target, bias_init
+            [self.in_dim, *hidden_sizes],
+            [activation] * depth,
+            [False] * depth,
+            init,
+            dtype,
+            target,
+            bias_init,
         )
         self.mu_head, self.log_var_head = (
             Linear(hidden_sizes[-1], self.latent, init=init, bias_init=bias_init, dtype=dtype, backend=target)

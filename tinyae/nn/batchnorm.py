@@ -17,7 +17,8 @@ class BatchNorm1d(Module):
 
     In training mode the batch's mean and (biased) variance normalise it, and afterwards the running
     averages become ``(1 - momentum) * old + momentum * batch`` (with the unbiased batch variance, as in
-    PyTorch, or with the biased one, as ``tf.nn.moments`` feeds ``tf.train.ExponentialMovingAverage``).  In evaluation mode the running averages normalise the input and nothing changes.  The op
+    PyTorch, or with the biased one, as ``tf.nn.moments`` feeds ``tf.train.ExponentialMovingAverage``).
+    In evaluation mode the running averages normalise the input and nothing changes.  The op
     :func:`tinyae.functional.batch_norm` computes the new averages; this module stores them, outside the
     graph.
 
