@@ -79,7 +79,7 @@ def faithful(args: argparse.Namespace, dataset: data.Dataset, out: Path) -> None
                                         batch_size=256, progress=False)  # fmt: skip
     seconds = {"pretraining": time.perf_counter() - start}
     print("  epoch | post's MSE | tinyae's MSE (mean over the epoch's batches)")
-    for epoch in range(0, epochs, 5):
+    for epoch in range(0, min(epochs, 50), 5):  # the post's epochs
         post = f"{POST_LOSS[epoch]:.3f}" if epoch in POST_LOSS else "  -  "
         print(f"  {epoch:5d} |      {post} |       {history.loss[epoch]:.4f}")
     # A smaller data set makes fewer updates an epoch: compare after the same number of updates too.
