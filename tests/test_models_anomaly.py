@@ -137,6 +137,19 @@ def test_vae_scores(backend: tinyae.Backend) -> None:
     assert models.anomaly_scores(vae, x, "elbo", samples=2).shape == (5,)
 
 
+def test_unregularised_score_is_the_negative_elbo_without_its_kl(backend: tinyae.Backend) -> None:
+    tinyae.manual_seed(0)
+    vae = models.VAE(6, hidden=4, latent=2, dtype="float64")
+    x = tinyae.tensor(np.random.default_rng(2).uniform(size=(5, 6)), dtype="float64")
+    score = anomaly.unregularised_score(vae, x, samples=1, rng=RandomGenerator(backend, 7)).numpy()
+    elbo = anomaly.negative_elbo(vae, x, samples=1, rng=RandomGenerator(backend, 7)).numpy()
+    kl = tinyae.functional.gaussian_kl(*vae.encode(x), reduction="none").numpy()
+    np.testing.assert_allclose(score, elbo - kl, rtol=1e-12)  # the same draw: only the KL term differs
+    by_name = models.anomaly_scores(vae, x, "unregularised", samples=4, rng=RandomGenerator(backend, 8))
+    probability = anomaly.reconstruction_probability(vae, x, samples=4, rng=RandomGenerator(backend, 8))
+    np.testing.assert_allclose(by_name.numpy(), -probability.numpy(), rtol=1e-12)
+
+
 def test_gaussian_vae_log_likelihood_is_the_normal_density() -> None:
     vae = models.VAE(3, hidden=2, latent=1, likelihood="gaussian", dtype="float64")
     x = tinyae.tensor([[0.5, -1.0, 2.0]], dtype="float64")

@@ -208,6 +208,53 @@ def test_stacked_classifier_shares_the_encoder(backend: tinyae.Backend) -> None:
     assert models.accuracy(clf, x.numpy(), np.array([0, 1, 2, 1])) == expected
 
 
+def test_initialisers_pass_through_the_models(backend: tinyae.Backend) -> None:
+    tinyae.manual_seed(0)
+    model = models.StackedAutoencoder([300, 200, 100], init="normal:1", bias_init="normal:1")
+    for name, p in model.named_parameters():
+        assert p.numpy().std() == pytest.approx(1.0, rel=0.2), name  # N(0, 1) for W and b, tf.random_normal
+    assert model.config["bias_init"] == "normal:1"
+    assert models.StackedAutoencoder(**model.config).config == model.config
+    layer = model.layer_autoencoder(1)
+    assert layer.config["bias_init"] == "normal:1"
+    vae = models.VAE(20, hidden=10, latent=2, bias_init="truncated_normal:0.1")
+    biases = [p.numpy() for name, p in vae.named_parameters() if name.endswith("bias")]
+    assert all(np.abs(b).max() <= 0.2 + 1e-7 and np.any(b != 0) for b in biases)
+
+
+def test_zero_softmax_head_and_one_gradient_descent_step(backend: tinyae.Backend) -> None:
+    """The post's softmax layer starts at zeros: every class has probability 1/K, and one step of plain
+    gradient descent on the mean cross-entropy moves the head bias by lr * (onehot - 1/K) averaged."""
+    tinyae.manual_seed(0)
+    model = models.StackedAutoencoder([6, 4], init="normal:1", bias_init="normal:1", dtype="float64")
+    clf = model.classifier(3, head_init="zeros")
+    np.testing.assert_array_equal(clf.head.weight.numpy(), np.zeros((4, 3)))
+    assert clf.head.bias is not None
+    x, labels = batch(4, features=6).numpy().astype(np.float64), np.array([0, 1, 2, 1])
+    total, _ = clf.loss(tinyae.tensor(x, dtype="float64"), labels)
+    assert total.item() == pytest.approx(np.log(3))  # uniform softmax
+    total.backward()
+    sgd = optim.SGD(clf.parameters(), lr=0.5)
+    sgd.step()
+    # d loss / d b = mean over the batch of (softmax - onehot) = 1/3 - (class counts / 4) = [1/12, -1/6, 1/12]
+    np.testing.assert_allclose(clf.head.bias.numpy(), -0.5 * np.array([1 / 12, -1 / 6, 1 / 12]), atol=1e-12)
+    assert clf.config["head_init"] == "zeros"
+
+
+def test_norm_options_reach_every_batch_norm(backend: tinyae.Backend) -> None:
+    options = {"eps": 1e-3, "momentum": 0.01, "unbiased_running_var": False}
+    for tied in (False, True):
+        model = models.Autoencoder([8, 6, 4], batch_norm=True, tied=tied, norm_options=options)
+        norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm1d)]
+        assert len(norms) == 3  # two in the encoder, one in the decoder (not at the output)
+        assert all((n.eps, n.momentum, n.unbiased_running_var) == (1e-3, 0.01, False) for n in norms)
+        assert models.Autoencoder(**json.loads(json.dumps(model.config))).config == model.config
+    default = models.Autoencoder([8, 4], batch_norm=True).encoder[0].norm
+    assert (default.eps, default.momentum, default.unbiased_running_var) == (1e-5, 0.1, True)
+    with pytest.raises(ValueError, match=r"unknown norm_options \['decay'\]"):
+        models.Autoencoder([8, 4], batch_norm=True, norm_options={"decay": 0.9})
+
+
 def test_classifier_needs_labels() -> None:
     clf = models.Classifier([4, 3], n_classes=2)
     with pytest.raises(TypeError, match=r"\(x, labels\)"):

@@ -103,6 +103,75 @@ def test_linear_refuses_bad_settings() -> None:
         nn.Linear(0, 3)
 
 
+def test_truncated_normal_redraws_beyond_two_std(backend: tinyae.Backend) -> None:
+    w = weights("truncated_normal:0.1")
+    assert np.abs(w).max() <= 0.2 + 1e-7  # float32 rounding of a value just inside 2 std
+    assert np.abs(w).max() > 0.199  # 80,000 draws reach the cut
+    # N(0, s^2) cut at +-2s: variance s^2 (1 - 4 phi(2) / (Phi(2) - Phi(-2))) = 0.7737 s^2
+    phi2 = math.exp(-2.0) / math.sqrt(2 * math.pi)
+    mass = math.erf(2 / math.sqrt(2))
+    assert w.var() == pytest.approx(0.01 * (1 - 4 * phi2 / mass), rel=0.03)
+    assert abs(w.mean()) < 0.002
+    np.testing.assert_array_equal(w, weights(lambda shape: nn.init.truncated_normal(shape, std=0.1)))
+
+
+def test_standard_normal_by_name_is_tf_random_normal() -> None:
+    w = weights("normal:1")
+    assert w.std() == pytest.approx(1.0, rel=0.02) and abs(w.mean()) < 0.01
+    np.testing.assert_array_equal(w, weights(lambda shape: nn.init.normal(shape, std=1.0)))
+
+
+def test_sigmoid_uniform_is_four_times_glorot() -> None:
+    w = weights("sigmoid_uniform")
+    limit = 4 * math.sqrt(6 / (FAN_IN + FAN_OUT))  # the Deep Learning Tutorial's range: 0.4 for 400 + 200
+    assert limit == pytest.approx(0.4)
+    assert 0.99 * limit < np.abs(w).max() <= limit
+    np.testing.assert_allclose(w, 4 * weights("xavier_uniform"), rtol=1e-6)
+
+
+def test_bias_init_by_name_and_function(backend: tinyae.Backend) -> None:
+    tinyae.manual_seed(3)
+    plain = nn.Linear(3, 2)
+    assert plain.bias is not None
+    np.testing.assert_array_equal(plain.bias.numpy(), np.zeros(2))
+    layer = nn.Linear(3, 2, bias_init=lambda shape: np.full(shape, 0.25), dtype="float64")
+    assert layer.bias is not None and layer.bias.backend is backend
+    np.testing.assert_array_equal(layer.bias.numpy(), [0.25, 0.25])
+    # a bias drawn after its weight: the weight is the same as with zero biases under one seed
+    tinyae.manual_seed(3)
+    drawn = nn.Linear(3, 2, bias_init="normal:1")
+    np.testing.assert_array_equal(drawn.weight.numpy(), plain.weight.numpy())
+    assert drawn.bias is not None and np.all(drawn.bias.numpy() != 0)
+    # He normal of a bias (n,): TensorFlow's fans of a 1-D shape are (n, n), so std sqrt(2 / n)
+    tinyae.manual_seed(4)
+    he = nn.Linear(2, 20_000, init="he_normal", bias_init="he_normal", dtype="float64")
+    assert he.bias is not None
+    assert he.bias.numpy().std() == pytest.approx(math.sqrt(2 / 20_000), rel=0.03)
+
+
+def test_bias_init_same_on_numpy_and_strict() -> None:
+    def build(name: str) -> np.ndarray:
+        tinyae.manual_seed(9)
+        layer = nn.Linear(4, 3, init="truncated_normal:0.1", bias_init="truncated_normal:0.1", backend=name)
+        assert layer.bias is not None
+        return np.concatenate([layer.weight.numpy().ravel(), layer.bias.numpy()])
+
+    np.testing.assert_array_equal(build("numpy"), build("strict"))
+
+
+def test_initialiser_names_refused_clearly() -> None:
+    with pytest.raises(ValueError, match=r"only .* take a std"):
+        nn.Linear(2, 2, init="he_normal:2")
+    with pytest.raises(ValueError, match=r"'x' after ':' is not a number"):
+        nn.Linear(2, 2, init="normal:x")
+    with pytest.raises(ValueError, match="needs std >= 0"):
+        nn.Linear(2, 2, init="truncated_normal:-1")
+    with pytest.raises(ValueError, match=r"bias initialiser .* returned shape \(3,\), expected \(2,\)"):
+        nn.Linear(2, 2, bias_init=lambda shape: np.zeros(3))
+    with pytest.raises(ValueError, match="unknown initialiser 'ones'"):
+        nn.Linear(2, 2, bias_init="ones")
+
+
 # --- BatchNorm1d --------------------------------------------------------------------------------------------
 
 
@@ -122,6 +191,33 @@ def test_batchnorm_running_averages_in_train_mode(backend: tinyae.Backend) -> No
         expected = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + bn.eps)
         np.testing.assert_allclose(out.numpy(), expected, rtol=1e-10, atol=1e-12)
     assert bn.running_mean.backend is backend and not bn.running_mean.requires_grad
+
+
+def test_batchnorm_biased_running_var_worked_by_hand(backend: tinyae.Backend) -> None:
+    # x = [1, 3]: mean 2, variance 1 over n (tf.nn.moments), 2 over n - 1 (PyTorch)
+    x = tinyae.tensor([[1.0], [3.0]], dtype="float64")
+    tf_style = nn.BatchNorm1d(1, eps=1e-3, momentum=0.1, unbiased_running_var=False, dtype="float64")
+    out = tf_style(x)
+    np.testing.assert_allclose(out.numpy(), [[-1 / math.sqrt(1.001)], [1 / math.sqrt(1.001)]], rtol=1e-12)
+    np.testing.assert_allclose(tf_style.running_mean.numpy(), [0.2], rtol=1e-12)  # 0.9 * 0 + 0.1 * 2
+    np.testing.assert_allclose(tf_style.running_var.numpy(), [1.0], rtol=1e-12)  # 0.9 * 1 + 0.1 * 1
+    torch_style = nn.BatchNorm1d(1, eps=1e-3, momentum=0.1, dtype="float64")
+    torch_style(x)
+    np.testing.assert_allclose(torch_style.running_var.numpy(), [1.1], rtol=1e-12)  # 0.9 * 1 + 0.1 * 2
+    assert "unbiased_running_var=False" in repr(tf_style)
+
+
+def test_batchnorm_biased_running_var_over_steps(backend: tinyae.Backend) -> None:
+    decay = 0.99  # tf.train.ExponentialMovingAverage(decay): momentum = 1 - decay
+    bn = nn.BatchNorm1d(3, momentum=1 - decay, eps=1e-3, unbiased_running_var=False)  # float32
+    rng = np.random.default_rng(1)
+    var = np.ones(3)
+    for _ in range(4):
+        x = rng.normal(1.0, 2.0, size=(8, 3)).astype(np.float32)
+        bn(tinyae.tensor(x))
+        var = decay * var + (1 - decay) * x.astype(np.float64).var(axis=0)
+        np.testing.assert_allclose(bn.running_var.numpy(), var, rtol=1e-5)
+    assert str(bn.running_var.dtype).endswith("float32")
 
 
 def test_batchnorm_eval_uses_and_keeps_running_averages(backend: tinyae.Backend) -> None:

@@ -10,7 +10,7 @@ import pytest
 import tinyae
 from tests.test_train_standins import TinyStacked, random_data
 from tinyae import models, optim
-from tinyae.train import EarlyStopping, History, layer_codes, pretrain_greedy
+from tinyae.train import EarlyStopping, History, layer_codes, pretrain_end_to_end, pretrain_greedy
 
 
 def snapshot(model: Any) -> dict[str, np.ndarray]:
@@ -87,3 +87,17 @@ def test_pretraining_the_real_stacked_autoencoder() -> None:
     )
     assert [len(h) for h in histories] == [4, 4]
     assert all(h.loss[-1] < h.loss[0] for h in histories)
+
+
+def test_end_to_end_pretraining_trains_every_layer_on_the_reconstruction(backend: tinyae.Backend) -> None:
+    tinyae.manual_seed(0)
+    stacked = models.StackedAutoencoder([784, 16, 8], init="normal:1", bias_init="normal:1")
+    start = snapshot(stacked)
+    x = np.random.default_rng(0).random((64, 784), dtype=np.float32)
+    history = pretrain_end_to_end(
+        stacked, optim.SGD(stacked.parameters(), lr=0.5), (x, np.arange(64)), 3, batch_size=32, progress=False
+    )
+    assert isinstance(history, History) and len(history.loss) == 3
+    end = snapshot(stacked)
+    assert all(not np.array_equal(end[name], start[name]) for name in start)  # one loss moves every layer
+    assert history.loss[-1] < history.loss[0]

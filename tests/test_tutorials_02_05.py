@@ -124,3 +124,25 @@ def test_tutorial_quick(tmp_path: Path, script: str, backend: str) -> None:
     assert numbers["backend"] == backend and numbers["data"] == "sample"
     assert numbers["epochs"] in (1, 2) and numbers["seconds"] > 0
     check_specific(script, numbers)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", ["02_tensorflow_autoencoder.py", "03_tied_autoencoder.py"])
+def test_tutorial_faithful_quick(tmp_path: Path, script: str) -> None:
+    """``--faithful`` runs the post's settings; in quick mode one epoch, and the numbers say so."""
+    command = [sys.executable, "-W", "error", str(TUTORIALS / script), "--quick", "--faithful"]
+    result = subprocess.run(
+        [*command, "--out", str(tmp_path)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Warning" not in result.stderr, result.stderr
+    numbers = json.loads((tmp_path / "numbers.json").read_text())
+    if script.startswith("02"):
+        # the post's flow: a validation score every epoch, then one test score, l2 loss per image
+        assert numbers["faithful"] is True and len(numbers["val_score"]) == numbers["epochs"] == 1
+        assert 0 < numbers["test_score"] < 0.5 * 784  # 0.5 |x - xhat|^2 with pixels in [0, 1]
+        assert "Test score (l2 loss / number of images)" in result.stdout
+    else:
+        assert numbers["init"] == "sigmoid_uniform"
+        assert "post's rank" in result.stdout
+        assert numbers["test_loss"]["500"] < numbers["test_loss"]["10"]

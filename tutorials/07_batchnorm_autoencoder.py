@@ -14,13 +14,19 @@ for the other variant), loss = batch mean of each sample's L2 norm of the error 
 with learning rate 1e-3, batch size 128.  The output layer is a sigmoid (pixels lie in [0, 1]).  We train
 20 epochs of 32 steps on the sample.
 
+``--faithful`` runs the post's TensorFlow details: He normal weights and biases (``init="he_normal",
+bias_init="he_normal"``), batch norm with epsilon 1e-3 and the biased variance of ``tf.nn.moments``
+in its moving averages (``norm_options``), and TF1's Adam (epsilon on the bias-corrected step,
+``optim.Adam(..., eps_hat=True)``).
+
 Run it:  python tutorials/07_batchnorm_autoencoder.py  [--quick] [--backend numpy|strict|cupy]
-         [--data sample|mnist|fashion] [--epochs N] [--activation relu|softplus] [--out DIR]
+         [--data sample|mnist|fashion] [--epochs N] [--activation relu|softplus] [--out DIR] [--faithful]
 Writes:  loss.png, reconstructions.png, modes.png and numbers.json (train and test loss per epoch, the
          one-batch losses in both modes, the batch dependence, times) into --out
          (default out/07_batchnorm_autoencoder).
 """
 
+# %%
 from __future__ import annotations
 
 import time
@@ -30,7 +36,15 @@ import numpy as np
 import tinyae
 from tinyae import cli, models, optim, plots, train
 
+# The post's TensorFlow settings: tf.nn.moments + ExponentialMovingAverage(0.9), epsilon 1e-3, He init.
+FAITHFUL = {
+    "init": "he_normal",
+    "bias_init": "he_normal",
+    "norm_options": {"eps": 1e-3, "momentum": 0.1, "unbiased_running_var": False},
+}
 
+
+# %%
 def in_mode(model: models.Autoencoder, x: np.ndarray, training: bool) -> tuple[float, np.ndarray]:
     """The loss and the reconstruction of the batch ``x`` in training or evaluation mode.
 
@@ -43,11 +57,13 @@ def in_mode(model: models.Autoencoder, x: np.ndarray, training: bool) -> tuple[f
     return loss, output
 
 
+# %%
 def main() -> None:
     parser = cli.tutorial_parser(
         "07_batchnorm_autoencoder", "the batch-norm autoencoder", "training epochs (default 20, quick 1)"
     )
     parser.add_argument("--activation", default="relu", choices=["relu", "softplus"], help="hidden layers")
+    parser.add_argument("--faithful", action="store_true", help="the post's init, batch norm and TF1 Adam")
     args = parser.parse_args()
     out, dataset = cli.start_tutorial(args)
     epochs = args.epochs or (1 if args.quick else 20)
@@ -56,7 +72,8 @@ def main() -> None:
 
     # Step 2: batch_norm=True adds a BatchNorm1d after each linear layer (which then drops its bias:
     # the norm's shift replaces it).  Its running averages are buffers: saved in state_dict, never trained.
-    model = models.Autoencoder([784, 400, 300, 200, 20], args.activation, loss="l2_norm", batch_norm=True)
+    model = models.Autoencoder([784, 400, 300, 200, 20], args.activation, loss="l2_norm", batch_norm=True,
+                               **(FAITHFUL if args.faithful else {}))  # fmt: skip
     norm = model.encoder[0].norm
     print(f"Step 2: {len(list(model.buffers()))} running averages beside {len(list(model.parameters()))} "
           f"parameters; first norm: {norm}")  # fmt: skip
@@ -74,7 +91,8 @@ def main() -> None:
 
     print(f"Step 4: training {epochs} epochs, Adam lr 1e-3, batch 128, {args.activation}")
     start = time.perf_counter()
-    history = train.fit(model, optim.Adam(model.parameters(), lr=1e-3), x_train, epochs, batch_size=128,
+    adam = optim.Adam(model.parameters(), lr=1e-3, **({"eps_hat": True} if args.faithful else {}))
+    history = train.fit(model, adam, x_train, epochs, batch_size=128,
                         val_data=x_test, callbacks=[report], progress=False)  # fmt: skip
     seconds = time.perf_counter() - start
     after = {mode: in_mode(model, batch, mode == "train")[0] for mode in ("train", "eval")}
@@ -105,7 +123,7 @@ def main() -> None:
     numbers = {
         "settings": {"sizes": [784, 400, 300, 200, 20], "activation": args.activation, "loss": "l2_norm",
                      "momentum": 0.1, "lr": 1e-3, "batch_size": 128, "epochs": epochs, "data": args.data,
-                     "backend": args.backend},
+                     "backend": args.backend, "faithful": args.faithful},
         "train_loss": history.loss,
         "test_loss": history.val_loss,
         "batch_loss_before": before,
@@ -117,5 +135,6 @@ def main() -> None:
     cli.finish_tutorial(out, numbers, "modes.png")
 
 
+# %%
 if __name__ == "__main__":
     main()

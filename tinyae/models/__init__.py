@@ -26,6 +26,7 @@ from tinyae.models.anomaly import (
     reconstruction_nll,
     reconstruction_probability,
     roc_auc,
+    unregularised_score,
 )
 from tinyae.models.autoencoder import Autoencoder, TiedAutoencoder
 from tinyae.models.base import MODELS, Model, register
@@ -58,6 +59,7 @@ __all__ = [
     "reconstruction_error",
     "reconstruction_nll",
     "reconstruction_probability",
+    "unregularised_score",
     "register",
     "roc_auc",
 ]

@@ -11,7 +11,9 @@ computed in evaluation mode without a graph, and returned as a tensor:
 - :func:`reconstruction_nll`: ``-log p(x | z = mu(x))``, the VAE's reconstruction term alone at the mean
   code (higher = more anomalous);
 - :func:`reconstruction_probability`: An and Cho (2015): ``(1/L) sum_l log p(x | z_l)`` with
-  ``z_l ~ q(z|x)`` (higher = more *normal*; :func:`anomaly_scores` negates it).
+  ``z_l ~ q(z|x)`` (higher = more *normal*; :func:`anomaly_scores` negates it);
+- :func:`unregularised_score`: An and Cho's score as an anomaly score, ``-(1/L) sum_l log p(x | z_l)``:
+  the negative ELBO with its KL term (the regulariser) dropped (higher = more anomalous).
 
 The paper averages the probabilities themselves; their logs are averaged here (the brief's definition),
 because the likelihood of a 784-pixel image underflows every float type.
@@ -37,9 +39,10 @@ __all__ = [
     "reconstruction_nll",
     "reconstruction_probability",
     "roc_auc",
+    "unregularised_score",
 ]
 
-METHODS = ("l2", "l1", "elbo", "reconstruction", "probability")
+METHODS = ("l2", "l1", "elbo", "reconstruction", "probability", "unregularised")
 
 
 def reconstruction_error(model: Model, x: Any, metric: str = "l2") -> Tensor:
@@ -95,14 +98,26 @@ def reconstruction_probability(
         return total * (1.0 / samples)
 
 
+def unregularised_score(vae: VAE, x: Any, samples: int = 10, rng: RandomGenerator | None = None) -> Tensor:
+    """Per-sample ``-(1/L) sum_l log p(x | z_l)``, ``z_l ~ q(z|x)``: the negative ELBO without its KL term.
+
+    This is the score of An and Cho (2015), the paper the VAE anomaly post cites: the KL term measures
+    how far ``q(z|x)`` strays from the prior, which says little about whether ``x`` itself is normal, so
+    only the expected reconstruction log-likelihood is kept.  With one draw and the same noise,
+    ``unregularised_score(x) = negative_elbo(x) - KL(q(z|x) || p(z))`` exactly.
+    """
+    return -reconstruction_probability(vae, x, samples, rng)
+
+
 def anomaly_scores(
     model: Model, x: Any, method: str = "l2", samples: int = 10, rng: RandomGenerator | None = None
 ) -> Tensor:
     """Per-sample scores where higher means more anomalous, by ``method``:
 
     ``"l2"``, ``"l1"`` (:func:`reconstruction_error`, any model), and for a VAE ``"elbo"``
-    (:func:`negative_elbo`), ``"reconstruction"`` (:func:`reconstruction_nll`) and ``"probability"``
-    (minus :func:`reconstruction_probability`).  ``samples`` and ``rng`` serve the sampled scores.
+    (:func:`negative_elbo`), ``"reconstruction"`` (:func:`reconstruction_nll`), ``"probability"``
+    (minus :func:`reconstruction_probability`) and ``"unregularised"`` (:func:`unregularised_score`, the
+    same number, named after what it leaves out).  ``samples`` and ``rng`` serve the sampled scores.
     """
     if method in ("l2", "l1"):
         return reconstruction_error(model, x, method)
@@ -114,6 +129,8 @@ def anomaly_scores(
         return negative_elbo(model, x, samples, rng)
     if method == "reconstruction":
         return reconstruction_nll(model, x)
+    if method == "unregularised":
+        return unregularised_score(model, x, samples, rng)
     return -reconstruction_probability(model, x, samples, rng)
 
 

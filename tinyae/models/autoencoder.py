@@ -54,11 +54,17 @@ class Autoencoder(Model):
     batch_norm : bool
         Put a BatchNorm1d (momentum 0.1, moving-average decay 0.9) after every linear layer but the output
         one, before its activation; those linear layers then have no bias (the norm's shift replaces it).
+    norm_options : dict, optional
+        Keywords of every BatchNorm1d: ``eps``, ``momentum``, ``unbiased_running_var``; the batch-norm
+        post's TensorFlow settings are ``{"eps": 1e-3, "momentum": 0.1, "unbiased_running_var": False}``.
     tied : bool
         Decoder layer i uses the transposed weight of the mirrored encoder layer (one Parameter) and a
         bias of its own.
     init : str
-        Weight initialiser of the linear layers (a name in ``tinyae.nn.init.INITIALIZERS``).
+        Weight initialiser of the linear layers (a name in ``tinyae.nn.init.INITIALIZERS``, or
+        ``"normal:1"``, ``"truncated_normal:0.1"``: see :func:`tinyae.nn.init.resolve`).
+    bias_init : str
+        Bias initialiser of the untied linear layers, the same choices (``"zeros"`` by default).
     dtype : str
         ``"float32"`` (default) or ``"float64"``.
     backend : str or Backend, optional
@@ -90,6 +96,8 @@ class Autoencoder(Model):
         init: str = "xavier_uniform",
         dtype: str = "float32",
         backend: str | Backend | None = None,
+        bias_init: str = "zeros",
+        norm_options: dict[str, Any] | None = None,
         *,
         encoder: Module | None = None,
         decoder: Module | None = None,
@@ -111,6 +119,8 @@ class Autoencoder(Model):
         self.batch_norm = bool(batch_norm)
         self.tied = bool(tied)
         self.init = init
+        self.bias_init = bias_init
+        self.norm_options = None if norm_options is None else dict(norm_options)
         depth = len(self.sizes) - 1
         encoder_acts = [self.activation] * (depth - 1) + [self.code_activation]
         decoder_acts = [self.activation] * (depth - 1) + [self.output_activation]
@@ -126,11 +136,14 @@ class Autoencoder(Model):
             self.decoder = check_stack("decoder", decoder, mirrored, decoder_acts, decoder_norms)
             return
         target = get_backend(backend)
-        self.encoder = dense_stack(self.sizes, encoder_acts, norms, init, dtype, target)
+        options = self.norm_options
+        self.encoder = dense_stack(self.sizes, encoder_acts, norms, init, dtype, target, bias_init, options)
         if self.tied:
-            self.decoder = tied_stack(self.encoder, decoder_acts, decoder_norms)
+            self.decoder = tied_stack(self.encoder, decoder_acts, decoder_norms, options)
         else:
-            self.decoder = dense_stack(mirrored, decoder_acts, decoder_norms, init, dtype, target)
+            self.decoder = dense_stack(
+                mirrored, decoder_acts, decoder_norms, init, dtype, target, bias_init, options
+            )
 
     # --- the protocol ---------------------------------------------------------------------------------------
     def encode(self, x: Any) -> Tensor:
@@ -175,6 +188,8 @@ class Autoencoder(Model):
             "batch_norm": self.batch_norm,
             "tied": self.tied,
             "init": self.init,
+            "bias_init": self.bias_init,
+            "norm_options": self.norm_options,
             **self.placement(),
         }
 

@@ -33,8 +33,11 @@ class Classifier(Model):
         Activation of every encoder layer but the last; ``code_activation`` (default: the same) of the last.
     batch_norm : bool
         Batch norm after every encoder linear layer, as in :class:`~tinyae.models.Autoencoder`.
-    init, dtype, backend
-        As for :class:`~tinyae.models.Autoencoder` (``init`` also initialises the head).
+    init, dtype, backend, bias_init
+        As for :class:`~tinyae.models.Autoencoder` (they also initialise the head, unless ``head_init``).
+    head_init : str, optional
+        Initialiser of the head's weight and bias when they should differ from the encoder's:
+        ``"zeros"`` is the stacked autoencoder post's softmax layer (``tf.zeros`` W and b).
     encoder : nn.Sequential, optional
         An existing encoder to use, and share, instead of a new one (see
         :meth:`StackedAutoencoder.classifier`); not part of ``config``.
@@ -59,6 +62,8 @@ class Classifier(Model):
         init: str = "xavier_uniform",
         dtype: str = "float32",
         backend: str | Backend | None = None,
+        bias_init: str = "zeros",
+        head_init: str | None = None,
         *,
         encoder: Module | None = None,
     ) -> None:
@@ -73,6 +78,8 @@ class Classifier(Model):
         )
         self.batch_norm = bool(batch_norm)
         self.init = init
+        self.bias_init = bias_init
+        self.head_init = head_init
         depth = len(self.sizes) - 1
         activations = [self.activation] * (depth - 1) + [self.code_activation]
         norms = [self.batch_norm] * depth
@@ -82,8 +89,15 @@ class Classifier(Model):
             target, dtype = first.backend, dtype_name(first.dtype)
         else:
             target = get_backend(backend)
-            self.encoder = dense_stack(self.sizes, activations, norms, init, dtype, target)
-        self.head = Linear(self.sizes[-1], self.n_classes, init=init, dtype=dtype, backend=target)
+            self.encoder = dense_stack(self.sizes, activations, norms, init, dtype, target, bias_init)
+        self.head = Linear(
+            self.sizes[-1],
+            self.n_classes,
+            init=init if head_init is None else head_init,
+            bias_init=bias_init if head_init is None else head_init,
+            dtype=dtype,
+            backend=target,
+        )
 
     def encode(self, x: Any) -> Tensor:
         """(batch, sizes[0]) -> (batch, sizes[-1]) code."""
@@ -120,6 +134,8 @@ class Classifier(Model):
             "code_activation": self.code_activation,
             "batch_norm": self.batch_norm,
             "init": self.init,
+            "bias_init": self.bias_init,
+            "head_init": self.head_init,
             **self.placement(),
         }
 

@@ -8,7 +8,8 @@ of a sigmoid output (binary cross-entropy from logits is exact where the one on 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import tinyae.functional as F
 from tinyae.backend import Backend, dtype_name
@@ -113,19 +114,44 @@ def dense_stack(
     init: str,
     dtype: str,
     backend: Backend,
+    bias_init: str = "zeros",
+    norm_options: Mapping[str, Any] | None = None,
 ) -> Sequential:
     """``Dense`` blocks ``sizes[0] -> sizes[1] -> ...``, block i with ``activations[i]`` and, where
     ``batch_norm[i]``, a BatchNorm1d (momentum 0.1, a moving-average decay of 0.9) and no linear bias
-    (the norm's shift replaces it: a bias before a batch norm is subtracted out again)."""
+    (the norm's shift replaces it: a bias before a batch norm is subtracted out again).  ``init`` and
+    ``bias_init`` name the initialisers of the weights and biases (see :mod:`tinyae.nn.init`);
+    ``norm_options`` are keyword arguments of every BatchNorm1d (``eps``, ``momentum``,
+    ``unbiased_running_var``)."""
     blocks = []
     for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
-        linear = Linear(n_in, n_out, bias=not batch_norm[i], init=init, dtype=dtype, backend=backend)
-        norm = BatchNorm1d(n_out, momentum=0.1, dtype=dtype, backend=backend) if batch_norm[i] else None
+        linear = Linear(
+            n_in, n_out, bias=not batch_norm[i], init=init, bias_init=bias_init, dtype=dtype, backend=backend
+        )
+        norm = None
+        if batch_norm[i]:
+            norm = BatchNorm1d(n_out, **norm_settings(norm_options), dtype=dtype, backend=backend)
         blocks.append(Dense(linear, activations[i], norm))
     return Sequential(*blocks)
 
 
-def tied_stack(encoder: Sequential, activations: Sequence[str], batch_norm: Sequence[bool]) -> Sequential:
+def norm_settings(norm_options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """BatchNorm1d keywords: momentum 0.1 (a decay of 0.9) unless ``norm_options`` says otherwise."""
+    settings = {"momentum": 0.1, **(norm_options or {})}
+    unknown = set(settings) - {"momentum", "eps", "unbiased_running_var"}
+    if unknown:
+        raise ValueError(
+            f"unknown norm_options {sorted(unknown)}; choose among 'eps', 'momentum', 'unbiased_running_var'"
+        )
+    return settings
+
+
+def tied_stack(
+    encoder: Sequential,
+    activations: Sequence[str],
+    batch_norm: Sequence[bool],
+    norm_options: Mapping[str, Any] | None = None,
+) -> Sequential:
     """The mirror image of ``encoder`` whose linear layers reuse the encoder's weights, transposed."""
     blocks = []
     sources = [block.linear for block in reversed(list(encoder)) if isinstance(block, Dense)]
@@ -136,7 +162,9 @@ def tied_stack(encoder: Sequential, activations: Sequence[str], batch_norm: Sequ
         norm = None
         if batch_norm[i]:
             dtype = dtype_name(weight.dtype)
-            norm = BatchNorm1d(source.in_features, momentum=0.1, dtype=dtype, backend=weight.backend)
+            norm = BatchNorm1d(
+                source.in_features, **norm_settings(norm_options), dtype=dtype, backend=weight.backend
+            )
         blocks.append(Dense(TiedLinear(source, bias=not batch_norm[i]), activations[i], norm))
     return Sequential(*blocks)
 

@@ -51,8 +51,8 @@ class StackedAutoencoder(Autoencoder):
     noise_level : float
         Masking fraction or gaussian standard deviation when ``denoising`` is set.
     **kwargs
-        ``code_activation``, ``output_activation``, ``tied``, ``init``, ``dtype``, ``backend`` as for
-        :class:`Autoencoder` (batch norm is not supported here).
+        ``code_activation``, ``output_activation``, ``tied``, ``init``, ``bias_init``, ``dtype``,
+        ``backend`` as for :class:`Autoencoder` (batch norm is not supported here).
 
     Examples
     --------
@@ -107,6 +107,7 @@ class StackedAutoencoder(Autoencoder):
             "loss": self.loss_name,
             "tied": self.tied,
             "init": self.init,
+            "bias_init": self.bias_init,
             "encoder": Sequential(encoder_block),
             "decoder": Sequential(decoder_block),
         }
@@ -136,14 +137,17 @@ class StackedAutoencoder(Autoencoder):
         parts = {"reconstruction": self.reconstruction_loss(self.encode(source), x)}
         return total_of(parts), parts
 
-    def classifier(self, n_classes: int) -> Classifier:
-        """This model's encoder (shared, not copied) followed by a new softmax head with ``n_classes``."""
+    def classifier(self, n_classes: int, head_init: str | None = None) -> Classifier:
+        """This model's encoder (shared, not copied) followed by a new softmax head with ``n_classes``,
+        initialised like the encoder or with ``head_init`` (``"zeros"``: the post's ``tf.zeros`` softmax)."""
         return Classifier(
             self.sizes,
             n_classes,
             activation=self.activation,
             code_activation=self.code_activation,
             init=self.init,
+            bias_init=self.bias_init,
+            head_init=head_init,
             encoder=self.encoder,
         )
 

@@ -48,7 +48,7 @@ class VAE(Model):
         of unit variance (decoded mean ``logits``).
     activation : str
         Hidden activation.
-    init, dtype, backend
+    init, dtype, backend, bias_init
         As for :class:`~tinyae.models.Autoencoder`.
 
     Examples
@@ -70,6 +70,7 @@ class VAE(Model):
         init: str = "xavier_uniform",
         dtype: str = "float32",
         backend: str | Backend | None = None,
+        bias_init: str = "zeros",
     ) -> None:
         super().__init__()
         hidden_sizes = [hidden] if isinstance(hidden, int) else list(hidden)
@@ -80,14 +81,23 @@ class VAE(Model):
         self.likelihood = likelihood
         self.activation = check_activation("activation", activation)
         self.init = init
+        self.bias_init = bias_init
         self.output_activation = "sigmoid" if likelihood == "bernoulli" else "identity"
         target = get_backend(backend)
         depth = len(hidden_sizes)
         self.encoder = dense_stack(
-            [self.in_dim, *hidden_sizes], [activation] * depth, [False] * depth, init, dtype, target
+            [self.in_dim, *hidden_sizes],
+            [activation] * depth,
+            [False] * depth,
+            init,
+            dtype,
+            target,
+            bias_init,
         )
-        self.mu_head = Linear(hidden_sizes[-1], self.latent, init=init, dtype=dtype, backend=target)
-        self.log_var_head = Linear(hidden_sizes[-1], self.latent, init=init, dtype=dtype, backend=target)
+        self.mu_head, self.log_var_head = (
+            Linear(hidden_sizes[-1], self.latent, init=init, bias_init=bias_init, dtype=dtype, backend=target)
+            for _ in range(2)
+        )
         self.decoder = dense_stack(
             [self.latent, *hidden_sizes[::-1], self.in_dim],
             [activation] * depth + [self.output_activation],
@@ -95,6 +105,7 @@ class VAE(Model):
             init,
             dtype,
             target,
+            bias_init,
         )
 
     # --- the protocol ---------------------------------------------------------------------------------------
@@ -171,5 +182,6 @@ class VAE(Model):
             "likelihood": self.likelihood,
             "activation": self.activation,
             "init": self.init,
+            "bias_init": self.bias_init,
             **self.placement(),
         }

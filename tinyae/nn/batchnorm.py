@@ -17,7 +17,8 @@ class BatchNorm1d(Module):
 
     In training mode the batch's mean and (biased) variance normalise it, and afterwards the running
     averages become ``(1 - momentum) * old + momentum * batch`` (with the unbiased batch variance, as in
-    PyTorch).  In evaluation mode the running averages normalise the input and nothing changes.  The op
+    PyTorch, or with the biased one, as ``tf.nn.moments`` feeds ``tf.train.ExponentialMovingAverage``).
+    In evaluation mode the running averages normalise the input and nothing changes.  The op
     :func:`tinyae.functional.batch_norm` computes the new averages; this module stores them, outside the
     graph.
 
@@ -26,9 +27,13 @@ class BatchNorm1d(Module):
     num_features : int
         Number of features (columns of the input).
     momentum : float
-        Weight of the newest batch in the running averages (0.1: a moving-average decay of 0.9).
+        Weight of the newest batch in the running averages: ``1 - decay`` of TensorFlow's
+        ``ExponentialMovingAverage(decay)`` (0.1: a decay of 0.9).
     eps : float
-        Added to the variance before the square root.
+        Added to the variance before the square root (TensorFlow posts often use 1e-3).
+    unbiased_running_var : bool
+        True (PyTorch's rule): the running variance averages ``sum (x - mean)^2 / (n - 1)``; False
+        (``tf.nn.moments``): it averages the variance that normalised the batch, ``/ n``.
     affine : bool
         Whether to learn ``weight`` (ones at first) and ``bias`` (zeros).
     dtype : str
@@ -62,6 +67,7 @@ class BatchNorm1d(Module):
         momentum: float = 0.1,
         eps: float = 1e-5,
         affine: bool = True,
+        unbiased_running_var: bool = True,
         dtype: str = "float32",
         backend: str | Backend | None = None,
     ) -> None:
@@ -75,6 +81,7 @@ class BatchNorm1d(Module):
         self.num_features = int(num_features)
         self.momentum = float(momentum)
         self.eps = float(eps)
+        self.unbiased_running_var = bool(unbiased_running_var)
         target = get_backend(backend)
         xp, kind = target.xp, target.dtype(dtype)
         shape = (self.num_features,)
@@ -113,11 +120,18 @@ class BatchNorm1d(Module):
         if self.training:
             with no_grad():  # running averages are state, not part of any graph
                 self.running_mean.data = result.running_mean.data
-                self.running_var.data = result.running_var.data
+                new_var = result.running_var.data
+                if not self.unbiased_running_var:
+                    # the op added momentum * var * n/(n-1); take back the factor n/(n-1) from that term
+                    n, kept = x.shape[0], (1 - self.momentum) * self.running_var.data
+                    new_var = kept + (new_var - kept) * ((n - 1) / n)
+                self.running_var.data = new_var
         return result.output
 
     def extra_repr(self) -> str:
         text = f"{self.num_features}, eps={self.eps:g}, momentum={self.momentum:g}"
+        if not self.unbiased_running_var:
+            text += ", unbiased_running_var=False"
         if self.weight is None:
             text += ", affine=False"
         return text + placement(self.running_mean)

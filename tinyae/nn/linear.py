@@ -20,11 +20,15 @@ class Linear(Module):
     in_features, out_features : int
         Sizes of each input and output row.
     bias : bool
-        Whether to add a learned bias ``b`` (initialised to zeros).
+        Whether to add a learned bias ``b``.
     init : str or callable
         Weight initialiser: ``"xavier_uniform"`` (default; alias ``"glorot_uniform"``), ``"xavier_normal"``,
-        ``"he_normal"`` (alias ``"kaiming_normal"``), ``"he_uniform"``, ``"normal"`` (std 0.01), or a
-        function ``shape -> host array`` such as ``lambda s: nn.init.normal(s, std=0.1)``.
+        ``"he_normal"`` (alias ``"kaiming_normal"``), ``"he_uniform"``, ``"normal"`` (std 0.01; ``"normal:1"``
+        for N(0, 1)), ``"truncated_normal:0.1"``, ``"sigmoid_uniform"``, ``"zeros"``, or a function
+        ``shape -> host array`` such as ``lambda s: nn.init.normal(s, std=0.1)``.
+    bias_init : str or callable
+        The bias's initialiser, the same choices drawn for shape (out_features,): ``"zeros"`` (default), or
+        ``"normal:1"`` for the ``tf.random_normal`` biases of some TensorFlow posts.
     dtype : str
         Parameter dtype: ``"float32"`` (default) or ``"float64"`` (gradient checks).
     backend : str or Backend, optional
@@ -52,6 +56,7 @@ class Linear(Module):
         out_features: int,
         bias: bool = True,
         init: str | initializers.Initializer = "xavier_uniform",
+        bias_init: str | initializers.Initializer = "zeros",
         dtype: str = "float32",
         backend: str | Backend | None = None,
     ) -> None:
@@ -67,9 +72,13 @@ class Linear(Module):
             raise ValueError(f"initialiser {init!r} returned shape {tuple(values.shape)}, expected {shape}")
         self.weight = Parameter(values, dtype=dtype, backend=target)
         if bias:
-            self.bias: Parameter | None = Parameter(
-                target.xp.zeros((self.out_features,), dtype=target.dtype(dtype)), backend=target
-            )
+            values = initializers.resolve(bias_init)((self.out_features,))  # after W: seeds keep W's values
+            if tuple(values.shape) != (self.out_features,):
+                raise ValueError(
+                    f"bias initialiser {bias_init!r} returned shape {tuple(values.shape)}, "
+                    f"expected {(self.out_features,)}"
+                )
+            self.bias: Parameter | None = Parameter(values, dtype=dtype, backend=target)
         else:
             self.bias = None
 

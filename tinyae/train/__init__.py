@@ -6,7 +6,8 @@
 - :func:`evaluate`: mean loss and parts over a data set, in evaluation mode, without a graph.
 - Callbacks, run after every epoch: :class:`EarlyStopping`, :class:`Checkpoint`, or any callable
   ``(epoch, history, model)`` that returns True or raises :class:`StopTraining` to stop.
-- :func:`pretrain_greedy`: train a stacked autoencoder layer by layer.
+- :func:`pretrain_greedy`: train a stacked autoencoder layer by layer; :func:`pretrain_end_to_end`: all
+  layers at once.
 
 >>> import numpy as np
 >>> from tinyae import models, optim, train
@@ -22,7 +23,7 @@ from tinyae.train.evaluate import evaluate, evaluation_mode
 from tinyae.train.history import History
 from tinyae.train.loop import fit
 from tinyae.train.meter import LossMeter
-from tinyae.train.pretrain import layer_codes, pretrain_greedy
+from tinyae.train.pretrain import layer_codes, pretrain_end_to_end, pretrain_greedy
 
 __all__ = [
     "Callback",
@@ -35,5 +36,6 @@ __all__ = [
     "evaluation_mode",
     "fit",
     "layer_codes",
+    "pretrain_end_to_end",
     "pretrain_greedy",
 ]

@@ -1,4 +1,5 @@
-"""Greedy layer-wise pretraining of a stacked autoencoder (Bengio et al., 2007; Vincent et al., 2010).
+"""Pretraining a stacked autoencoder: greedy layer-wise (Bengio et al., 2007; Vincent et al., 2010) or
+end to end (the whole 784-256-128-256-784 network at once, as the TensorFlow stacked autoencoder post does).
 
 Layer 0 is trained as a one-hidden-layer autoencoder of the data; layer 1 as an autoencoder of layer 0's
 codes; and so on, each layer on the codes of the (already trained, now fixed) layers below it.  The
@@ -26,7 +27,7 @@ from tinyae.train.evaluate import evaluation_mode
 from tinyae.train.history import History
 from tinyae.train.loop import fit
 
-__all__ = ["layer_codes", "pretrain_greedy"]
+__all__ = ["layer_codes", "pretrain_end_to_end", "pretrain_greedy"]
 
 
 def pretrain_greedy(
@@ -98,6 +99,54 @@ def pretrain_greedy(
         )
         histories.append(history)
     return histories
+
+
+def pretrain_end_to_end(
+    stacked: Any,
+    optimizer: Any,
+    data: Any,
+    epochs: int,
+    batch_size: int = 256,
+    val_data: Any = None,
+    shuffle: bool = True,
+    seed: int = 0,
+    callbacks: Sequence[Callback] = (),
+    progress: bool = True,
+) -> History:
+    """Train every layer of ``stacked`` at once to reconstruct the inputs, labels ignored.
+
+    This is how the TensorFlow stacked autoencoder post pretrains: one deep autoencoder, one loss on the
+    final reconstruction, before the encoder is reused under a softmax layer.  Greedy layer-wise
+    pretraining (:func:`pretrain_greedy`) gives each layer a loss of its own instead.
+
+    Parameters are those of :func:`~tinyae.train.fit`, with ``optimizer`` built on
+    ``stacked.parameters()``; ``data`` may be an array, ``(inputs, labels)`` or a DataLoader.
+
+    Examples
+    --------
+    >>> from tinyae import models, optim
+    >>> from tinyae.data import load_mnist_sample
+    >>> x, y = load_mnist_sample()
+    >>> stacked = models.StackedAutoencoder([784, 64, 16])
+    >>> history = pretrain_end_to_end(stacked, optim.Adam(stacked.parameters()), (x[:256], y[:256]), 2,
+    ...                               progress=False)
+    >>> len(history.loss)
+    2
+    """
+    inputs = _inputs_of(data)
+    val_inputs = None if val_data is None else _inputs_of(val_data)
+    return fit(
+        stacked,
+        optimizer,
+        inputs,
+        int(epochs),
+        batch_size=batch_size,
+        val_data=val_inputs,
+        shuffle=shuffle,
+        seed=seed,
+        callbacks=callbacks,
+        progress=progress,
+    )
 
 
 def layer_codes(stacked: Any, inputs: Any, i: int, batch_size: int = 256) -> Any:
