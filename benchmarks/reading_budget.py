@@ -137,8 +137,10 @@ def sequential_path() -> Callable[[], None]:
 
 
 def report(title: str, result: dict[str, Any]) -> None:
-    print(f"\n{title}: {len(result['functions'])} functions, {len(result['files'])} files, "
-          f"{result['lines']} lines of code")
+    print(
+        f"\n{title}: {len(result['functions'])} functions, {len(result['files'])} files, "
+        f"{result['lines']} lines of code"
+    )
     for file, name, n in result["functions"]:
         print(f"  {n:4d}  {file}  {name}")
     for file, n in result["files"].items():
@@ -154,8 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     report("F.sigmoid(F.linear(x, W, b)) forward + backward", linear)
     report("loss.backward() through nn.Sequential(Linear, Sigmoid) with mse_loss", sequential)
     within = linear["lines"] <= BUDGET_LINES and len(linear["files"]) <= BUDGET_FILES
-    print(f"\nbudget for the linear path: at most {BUDGET_LINES} lines in at most {BUDGET_FILES} files: "
-          f"{'met' if within else 'NOT met'} ({linear['lines']} lines in {len(linear['files'])} files)")
+    print(
+        f"\nbudget for the linear path: at most {BUDGET_LINES} lines in at most {BUDGET_FILES} files: "
+        f"{'met' if within else 'NOT met'} ({linear['lines']} lines in {len(linear['files'])} files)"
+    )
     return 0 if within or not args.check else 1
 
 
