@@ -47,10 +47,10 @@ def code_lines(path: Path) -> set[int]:
         lines.update(range(tok.start[0], tok.end[0] + 1))
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-            body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-                if isinstance(body[0].value.value, str):
-                    lines.difference_update(range(body[0].lineno, (body[0].end_lineno or 0) + 1))
+            first = node.body[0] if node.body else None
+            is_doc = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+            if is_doc and isinstance(first.value.value, str):  # type: ignore[union-attr]
+                lines.difference_update(range(first.lineno, (first.end_lineno or 0) + 1))
     return lines
 
 
@@ -150,6 +150,7 @@ def report(title: str, result: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 when the linear path is over budget")
+    parser.add_argument("--max-lines", type=int, default=BUDGET_LINES, help="line budget for --check")
     args = parser.parse_args(argv)
     linear = budget(linear_path())
     sequential = budget(sequential_path())

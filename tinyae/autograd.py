@@ -156,7 +156,8 @@ class GradientSums:
     __slots__ = ("owned", "xp")
 
     def __init__(self, xp: Any) -> None:
-        self.xp, self.owned = xp, {}
+        self.xp = xp
+        self.owned: dict[int, Any] = {}  # id -> an array this pass may overwrite
 
     def forget(self, array: Any) -> None:
         """``array`` is handed to an op's backward: from now on others may hold it."""

@@ -79,7 +79,7 @@ class Context(autograd.Node):
     def __init__(self, op: type[Function], xp: Any) -> None:
         self.op, self.xp, self.released = op, xp, False
         # per input: the Context that made it, the leaf tensor itself, or None (a constant)
-        self.inputs: tuple[Context | TensorBase | None, ...] = ()
+        self.inputs: tuple[Any, ...] = ()
         self.needs_input_grad: tuple[bool, ...] = ()  # per input: does it want a gradient?
         self.saved: tuple[Any, ...] = ()
         self.out_shape, self.out_dtype = (), None  # of the output: to check the gradients sent back
@@ -186,11 +186,15 @@ def _check_one_float_dtype(op: type[Function], arrays: list[Any], xp: Any) -> No
     """Raise ``TypeError`` when the inputs hold both float32 and float64 (no silent float64 results)."""
     floats = {a.dtype for a in arrays if getattr(a, "dtype", None) in (xp.float32, xp.float64)}
     if len(floats) > 1:
-        first, second = sorted(dtype_name(d) for d in floats)[::-1]
-        raise TypeError(
-            f"{op.__name__} got {first} and {second} inputs; tinyae never mixes float dtypes silently: "
-            f"cast one first (tinyae.tensor(data, dtype={first!r}))"
-        )
+        raise _mixed_dtypes(op, floats)
+
+
+def _mixed_dtypes(op: type[Function], floats: set[Any]) -> TypeError:
+    first, second = sorted((dtype_name(d) for d in floats), reverse=True)
+    return TypeError(
+        f"{op.__name__} got {first} and {second} inputs; tinyae never mixes float dtypes silently: "
+        f"cast one first (tinyae.tensor(data, dtype={first!r}))"
+    )
 
 
 def _describe(inputs: tuple[Any, ...]) -> str:

@@ -188,13 +188,3 @@ def _target_backend(data: Any, backend: str | Backend | None) -> Backend:
     if isinstance(data, (numbers.Number, list, tuple)) or is_host_array(data):
         return get_backend()  # host data goes to the current default backend
     return backend_of(data)
-
-
-def _target_backend(data: Any, backend: str | Backend | None) -> Backend:
-    if backend is not None:
-        return get_backend(backend)
-    if isinstance(data, TensorBase):
-        return data.backend
-    if isinstance(data, (numbers.Number, list, tuple)) or is_host_array(data):
-        return get_backend()  # host data goes to the current default backend
-    return backend_of(data)
