@@ -128,7 +128,8 @@ class Function:
         tensors = [x for x in inputs if isinstance(x, TensorBase)]
         backend = _common_backend(cls, tensors)
         arrays = [x.data if isinstance(x, TensorBase) else _constant(x, backend) for x in inputs]
-        _check_one_float_dtype(cls, arrays, backend.xp)
+        if len(arrays) > 1:
+            _check_one_float_dtype(cls, arrays, backend.xp)
         ctx = Context(cls, backend.xp)
         try:
             out = cls.forward(ctx, *arrays, **params)
@@ -138,9 +139,10 @@ class Function:
             raise OpError(f"{cls.__name__} cannot combine {_describe(inputs)}: {error}") from error
         kind = type(tensors[0]) if tensors else TensorBase  # the user's Tensor class
         result, *extras = [kind._wrap(backend.xp.asarray(a), backend) for a in _as_tuple(out)]
-        if autograd.is_grad_enabled() and any(t.requires_grad for t in tensors):
-            ctx.inputs = tuple((x.node or x) if isinstance(x, TensorBase) else None for x in inputs)
-            ctx.needs_input_grad = tuple(isinstance(x, TensorBase) and x.requires_grad for x in inputs)
+        needs = [isinstance(x, TensorBase) and x.requires_grad for x in inputs]
+        if True in needs and autograd.is_grad_enabled():
+            ctx.inputs = tuple([(x.node or x) if isinstance(x, TensorBase) else None for x in inputs])
+            ctx.needs_input_grad = tuple(needs)
             ctx.out_shape, ctx.out_dtype = result.data.shape, result.data.dtype
             result.node, result.requires_grad = ctx, True
         return (result, *extras) if extras else result
@@ -153,7 +155,7 @@ def _as_tuple(out: Any) -> tuple[Any, ...]:
 
 def _common_backend(op: type[Function], tensors: list[TensorBase]) -> Backend:
     """The backend all tensor inputs share (the default one when there are none)."""
-    if any(t.backend is not tensors[0].backend for t in tensors):
+    if len(tensors) > 1 and any(t.backend is not tensors[0].backend for t in tensors):
         raise _two_backends(op, tensors)
     return tensors[0].backend if tensors else get_backend()
 
