@@ -138,9 +138,13 @@ def _input_gradients(node: Any, out_grad: Any) -> tuple[Any, ...]:
     in_grads = node.op.backward(node, out_grad)
     in_grads = in_grads if isinstance(in_grads, tuple) else (in_grads,)
     if len(in_grads) != len(node.inputs):
-        name, given, wanted = node.op.__name__, len(in_grads), len(node.inputs)
-        raise RuntimeError(f"{name}.backward returned {given} gradients for {wanted} inputs")
+        raise _miscount(node, in_grads)
     return in_grads
+
+
+def _miscount(node: Any, in_grads: tuple[Any, ...]) -> RuntimeError:
+    name, given, wanted = node.op.__name__, len(in_grads), len(node.inputs)
+    return RuntimeError(f"{name}.backward returned {given} gradients for {wanted} inputs")
 
 
 class GradientSums:
@@ -165,19 +169,14 @@ class GradientSums:
 
     def add(self, earlier: Any, g: Any, fresh: bool, leaf: bool = False) -> Any:
         """``earlier + g`` (``g`` alone when ``earlier`` is None); ``fresh``: the op made ``g`` just now."""
-        if earlier is None:
-            if leaf and not fresh:  # an op may hand one array to several inputs (a + b)
-                g, fresh = self.xp.asarray(g, copy=True), True
-            total = g
-        elif fresh:
-            total = g
-            total += earlier
-        elif self.owned.get(id(earlier)) is earlier:
-            total = earlier
-            total += g
+        if earlier is None:  # a leaf's .grad is its own array, even when an op gave g to two inputs
+            total = g if fresh or not leaf else self.xp.asarray(g, copy=True)
+        elif fresh or self.owned.get(id(earlier)) is earlier:  # write into the array that is ours
+            total = g if fresh else earlier
+            total += earlier if fresh else g
         else:  # neither is ours to overwrite (an earlier .grad may be held by the user)
-            total, fresh = earlier + g, True
-        if fresh:
+            total = earlier + g
+        if total is not g or fresh:  # a new array, or a fresh one: this pass owns it
             self.owned[id(total)] = total
         return total
 
@@ -200,7 +199,9 @@ def _topological_order(start: Any) -> list[Any]:
                 raise _freed(node)
             expanded.add(node)
             stack.append((node, True))
-            stack.extend((s, False) for s in node.inputs if isinstance(s, Node) and s not in expanded)
+            for source in node.inputs:
+                if isinstance(source, Node) and source not in expanded:
+                    stack.append((source, False))
     return order[::-1]
 
 

@@ -41,7 +41,6 @@ from tinyae.backend import (
     BackendError,
     backend_of,
     dtype_name,
-    get_backend,
     is_host_array,
     is_host_scalar,
 )
@@ -125,11 +124,15 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Any:
         """Run the op on tensors (numbers and arrays are constants) and record it in the graph if needed."""
-        tensors = [x for x in inputs if isinstance(x, TensorBase)]
-        backend = _common_backend(cls, tensors)
-        arrays = [x.data if isinstance(x, TensorBase) else _constant(x, backend) for x in inputs]
-        if len(arrays) > 1:
-            _check_one_float_dtype(cls, arrays, backend.xp)
+        first = _first_tensor(cls, inputs)  # it gives the backend, and the class of the result (Tensor)
+        backend = first.backend
+        arrays, sources, needs = [], [], []  # per input: its array, the node or leaf that made it, a flag
+        for x in inputs:
+            tensor = isinstance(x, TensorBase)
+            arrays.append(x.data if tensor else _constant(x, backend))
+            sources.append((x.node or x) if tensor else None)
+            needs.append(tensor and x.requires_grad)  # does this input want a gradient?
+        _check_one_float_dtype(cls, arrays, backend.xp)
         ctx = Context(cls, backend.xp)
         try:
             out = cls.forward(ctx, *arrays, **params)
@@ -137,27 +140,26 @@ class Function:
             raise
         except (ValueError, TypeError) as error:  # the backend's complaint: say which op and inputs
             raise OpError(f"{cls.__name__} cannot combine {_describe(inputs)}: {error}") from error
-        kind = type(tensors[0]) if tensors else TensorBase  # the user's Tensor class
-        result, *extras = [kind._wrap(backend.xp.asarray(a), backend) for a in _as_tuple(out)]
-        needs = [isinstance(x, TensorBase) and x.requires_grad for x in inputs]
+        out, *extras = out if isinstance(out, tuple) else (out,)  # extras: batch statistics, say
+        result = type(first)._wrap(backend.xp.asarray(out), backend)
         if True in needs and autograd.is_grad_enabled():
-            ctx.inputs = tuple([(x.node or x) if isinstance(x, TensorBase) else None for x in inputs])
-            ctx.needs_input_grad = tuple(needs)
+            ctx.inputs, ctx.needs_input_grad = tuple(sources), tuple(needs)
             ctx.out_shape, ctx.out_dtype = result.data.shape, result.data.dtype
             result.node, result.requires_grad = ctx, True
-        return (result, *extras) if extras else result
+        if extras:
+            return (result, *(type(first)._wrap(backend.xp.asarray(e), backend) for e in extras))
+        return result
 
 
-def _as_tuple(out: Any) -> tuple[Any, ...]:
-    """An op's output and by-products (batch statistics) as one tuple."""
-    return out if isinstance(out, tuple) else (out,)
-
-
-def _common_backend(op: type[Function], tensors: list[TensorBase]) -> Backend:
-    """The backend all tensor inputs share (the default one when there are none)."""
-    if len(tensors) > 1 and any(t.backend is not tensors[0].backend for t in tensors):
-        raise _two_backends(op, tensors)
-    return tensors[0].backend if tensors else get_backend()
+def _first_tensor(op: type[Function], inputs: tuple[Any, ...]) -> TensorBase:
+    """The first tensor among the inputs, once all tensors are known to share its backend."""
+    tensors = [x for x in inputs if isinstance(x, TensorBase)]
+    if not tensors:
+        raise TypeError(f"{op.__name__} needs at least one tensor input, got {_describe(inputs)}")
+    for t in tensors:
+        if t.backend is not tensors[0].backend:
+            raise _two_backends(op, tensors)
+    return tensors[0]
 
 
 def _two_backends(op: type[Function], tensors: list[TensorBase]) -> BackendError:
@@ -185,10 +187,12 @@ _PLAIN_NUMBERS = (float, int, bool)  # constants that need no conversion (checke
 
 
 def _check_one_float_dtype(op: type[Function], arrays: list[Any], xp: Any) -> None:
-    """Raise ``TypeError`` when the inputs hold both float32 and float64 (no silent float64 results)."""
-    floats = {a.dtype for a in arrays if getattr(a, "dtype", None) in (xp.float32, xp.float64)}
-    if len(floats) > 1:
-        raise _mixed_dtypes(op, floats)
+    """Raise ``TypeError`` when the inputs hold two floating dtypes (no silent float64 results)."""
+    dtypes = {a.dtype for a in arrays if hasattr(a, "dtype")}  # Python numbers have none: they adapt
+    if len(dtypes) > 1:  # rare: labels or masks beside floats, or a real mix
+        floats = {d for d in dtypes if xp.isdtype(d, "real floating")}
+        if len(floats) > 1:
+            raise _mixed_dtypes(op, floats)
 
 
 def _mixed_dtypes(op: type[Function], floats: set[Any]) -> TypeError:

@@ -39,13 +39,11 @@ class Linear(Function):
         rows, weight = ctx.saved
         need_x, need_w, need_b = ctx.needs_input_grad
         g = grad if grad.ndim == 2 else ctx.xp.reshape(grad, (rows.shape[0], -1))
-        grad_x = grad_w = grad_b = None
-        if need_x:  # the input batch is usually data: skipping its gradient saves one of three GEMMs
-            grad_x = ctx.xp.reshape(g @ (weight if ctx.transpose_weight else weight.T), ctx.x_shape)
-        if need_w:
-            grad_w = _outer_sum(g, rows) if ctx.transpose_weight else _outer_sum(rows, g)
-        if need_b:
-            grad_b = ctx.xp.sum(g, axis=0)
+        w = weight if ctx.transpose_weight else weight.T  # (out, in) either way
+        # the input batch is usually data: skipping its gradient saves one of the three GEMMs
+        grad_x = ctx.xp.reshape(g @ w, ctx.x_shape) if need_x else None
+        grad_w = (_outer_sum(g, rows) if ctx.transpose_weight else _outer_sum(rows, g)) if need_w else None
+        grad_b = ctx.xp.sum(g, axis=0) if need_b else None
         return grad_x, grad_w, grad_b
 
 
