@@ -228,3 +228,29 @@ def test_a_tied_weight_gets_both_halves_of_its_gradient() -> None:
         ),
         [W, b, c],
     )
+
+
+def test_a_backward_rule_with_the_wrong_number_of_gradients_is_named() -> None:
+    class Short(Function):
+        @staticmethod
+        def forward(ctx: Any, a: Any, b: Any) -> Any:
+            return a + b
+
+        @staticmethod
+        def backward(ctx: Any, grad: Any) -> Any:
+            return grad
+
+    a, b = tinyae.tensor([1.0], requires_grad=True), tinyae.tensor([2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"Short.backward returned 1 gradients for 2 inputs"):
+        Short.apply(a, b).backward()
+
+
+def test_a_leaf_grad_is_a_writable_array_of_its_own() -> None:
+    # Sum's backward hands back a read-only broadcast view, and Add one array for both inputs: the driver
+    # gives each leaf its own copy, so that in-place updates of .grad (zeroing, clipping) are safe
+    a = tinyae.tensor([1.0, 2.0], requires_grad=True)
+    b = tinyae.tensor([3.0, 4.0], requires_grad=True)
+    (a + b).sum().backward()
+    assert a.grad.flags.writeable and b.grad.flags.writeable
+    a.grad[0] = 7.0
+    assert b.grad[0] == 1.0

@@ -132,7 +132,8 @@ class Function:
             arrays.append(x.data if tensor else _constant(x, backend))
             sources.append((x.node or x) if tensor else None)
             needs.append(tensor and x.requires_grad)  # does this input want a gradient?
-        _check_one_float_dtype(cls, arrays, backend.xp)
+        if len(arrays) > 1:
+            _check_one_float_dtype(cls, arrays, backend.xp)
         ctx = Context(cls, backend.xp)
         try:
             out = cls.forward(ctx, *arrays, **params)
@@ -153,13 +154,16 @@ class Function:
 
 def _first_tensor(op: type[Function], inputs: tuple[Any, ...]) -> TensorBase:
     """The first tensor among the inputs, once all tensors are known to share its backend."""
-    tensors = [x for x in inputs if isinstance(x, TensorBase)]
-    if not tensors:
+    first = None
+    for x in inputs:  # plain loops here and below: this runs for every op
+        if isinstance(x, TensorBase):
+            if first is None:
+                first = x
+            elif x.backend is not first.backend:
+                raise _two_backends(op, [t for t in inputs if isinstance(t, TensorBase)])
+    if first is None:
         raise TypeError(f"{op.__name__} needs at least one tensor input, got {_describe(inputs)}")
-    for t in tensors:
-        if t.backend is not tensors[0].backend:
-            raise _two_backends(op, tensors)
-    return tensors[0]
+    return first
 
 
 def _two_backends(op: type[Function], tensors: list[TensorBase]) -> BackendError:
@@ -188,11 +192,20 @@ _PLAIN_NUMBERS = (float, int, bool)  # constants that need no conversion (checke
 
 def _check_one_float_dtype(op: type[Function], arrays: list[Any], xp: Any) -> None:
     """Raise ``TypeError`` when the inputs hold two floating dtypes (no silent float64 results)."""
-    dtypes = {a.dtype for a in arrays if hasattr(a, "dtype")}  # Python numbers have none: they adapt
-    if len(dtypes) > 1:  # rare: labels or masks beside floats, or a real mix
-        floats = {d for d in dtypes if xp.isdtype(d, "real floating")}
-        if len(floats) > 1:
-            raise _mixed_dtypes(op, floats)
+    first = None
+    for a in arrays:  # a plain loop: this runs for every op with two or more inputs
+        dtype = getattr(a, "dtype", first)  # Python numbers have none: they take the tensors' dtype
+        if dtype is not first and first is not None:
+            return _check_floats(op, arrays, xp)
+        first = dtype
+    return None
+
+
+def _check_floats(op: type[Function], arrays: list[Any], xp: Any) -> None:
+    """The inputs hold two dtypes (labels beside floats, or a real mix): refuse two floating ones."""
+    floats = {a.dtype for a in arrays if hasattr(a, "dtype") and xp.isdtype(a.dtype, "real floating")}
+    if len(floats) > 1:
+        raise _mixed_dtypes(op, floats)
 
 
 def _mixed_dtypes(op: type[Function], floats: set[Any]) -> TypeError:
@@ -292,11 +305,8 @@ class TensorBase:
         ``grad`` is d loss / d self; it may be left out only when this tensor holds one element (a loss).
         """
         data = self.data
-        if not (
-            self.requires_grad
-            and type(grad) is type(data)
-            and (grad.shape, grad.dtype) == (data.shape, data.dtype)
-        ):
+        usable = self.requires_grad and type(grad) is type(data)  # an array of our kind: check it is ours
+        if not (usable and (grad.shape, grad.dtype) == (data.shape, data.dtype)):
             grad = self._output_gradient(grad)  # refuse, convert, or make the implicit ones
         if self.node is not None:
             autograd.backward(self, grad, retain_graph)
