@@ -111,3 +111,8 @@ def test_reading_budget_is_met() -> None:
     )
     assert "F.sigmoid(F.linear(x, W, b)) forward + backward" in result.stdout, result.stderr
     assert result.returncode == 0, result.stdout
+
+
+def test_an_op_needs_a_tensor_among_its_inputs() -> None:
+    with pytest.raises(TypeError, match=r"Exp needs at least one tensor input"):
+        F.exp(np.ones(2))  # type: ignore[arg-type]
