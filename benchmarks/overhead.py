@@ -69,7 +69,7 @@ def with_tinyae(params: dict[str, tinyae.Tensor], x: tinyae.Tensor) -> tuple[flo
     for p in (W, b, c):
         p.grad = None
     h = F.sigmoid(F.linear(x, W, b))
-    loss = F.l2_loss(F.sigmoid(F.linear(h, W.T, c)) - x)
+    loss = F.l2_loss(F.sigmoid(F.linear(h, W, c, transpose_weight=True)) - x)
     loss.backward()
     return loss.item(), [W.grad, b.grad, c.grad]
 

@@ -116,7 +116,7 @@ def w2_tied_autoencoder(weights: Weights, backend: Any = None) -> tuple[list[nn.
     def step(x: tinyae.Tensor, eps: Any = None) -> tinyae.Tensor:
         opt.zero_grad()
         h = F.sigmoid(encoder(x))
-        logits = F.linear(h, encoder.weight.T, decoder_bias)
+        logits = F.linear(h, encoder.weight, decoder_bias, transpose_weight=True)
         loss = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
         loss.backward()
         opt.step()

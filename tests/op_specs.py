@@ -176,8 +176,15 @@ SPECS: list[OpSpec] = [
     # functional: dense layer and elementary functions
     OpSpec("linear", F.linear, lambda x, w, b: x @ w + b, linear_shapes, (Domain(), Domain(), Domain())),
     OpSpec(
-        "linear_tied",  # a tied decoder: F.linear(h, W.T, c), whose weight gradient has its own fast path
+        "linear_tied",  # F.linear(h, W.T, c): the weight through the Transpose op
         lambda x, w, b: F.linear(x, w.T, b),
+        lambda x, w, b: x @ w.T + b,
+        linear_shapes.map(lambda s: (s[0], s[1][::-1], s[2])),
+        (Domain(), Domain(), Domain()),
+    ),
+    OpSpec(
+        "linear_transpose_weight",  # a tied decoder as models write it: W (out, in) used as W^T
+        lambda x, w, b: F.linear(x, w, b, transpose_weight=True),
         lambda x, w, b: x @ w.T + b,
         linear_shapes.map(lambda s: (s[0], s[1][::-1], s[2])),
         (Domain(), Domain(), Domain()),

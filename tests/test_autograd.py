@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gc
 import weakref
+from typing import Any
 
 import numpy as np
 import pytest
 
 import tinyae
 import tinyae.functional as F
+from tinyae import Function
 
 
 def test_tensor_used_twice_accumulates(backend: tinyae.Backend) -> None:
@@ -117,19 +119,27 @@ def test_backward_with_explicit_gradient_on_a_vector(backend: tinyae.Backend) ->
 
 def test_gradient_does_not_flow_into_constants_or_labels(backend: tinyae.Backend) -> None:
     logits = tinyae.tensor(np.zeros((2, 3)), requires_grad=True)
-    labels = tinyae.tensor(np.array([0, 2]))
+    labels = tinyae.tensor(np.array([0, 2]), dtype="int64")
     F.cross_entropy(logits, labels).backward()
     assert labels.grad is None
     np.testing.assert_allclose(backend.to_numpy(logits.grad).sum(axis=1), [0.0, 0.0], atol=1e-7)
 
 
-def test_mixing_float_dtypes_is_caught_at_backward_with_advice() -> None:
-    x64 = tinyae.tensor(np.ones(2), requires_grad=True)
-    w32 = tinyae.tensor([1.0, 2.0], requires_grad=True)
+def test_a_backward_rule_that_changes_the_dtype_is_caught_with_advice() -> None:
+    class Widening(Function):
+        @staticmethod
+        def forward(ctx: Any, a: Any, b: Any) -> Any:
+            return a * b
+
+        @staticmethod
+        def backward(ctx: Any, grad: Any) -> Any:
+            return grad, ctx.xp.astype(grad, ctx.xp.float64)
+
+    x, w = tinyae.tensor([1.0, 2.0], requires_grad=True), tinyae.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(
-        RuntimeError, match=r"Mul.backward returned a float64 gradient for input 1.*cast its inputs"
+        RuntimeError, match=r"Widening.backward returned a float64 gradient for input 1.*cast"
     ):
-        (x64 * w32).sum().backward()
+        Widening.apply(x, w).sum().backward()
 
 
 def test_leaves_never_share_a_gradient_array(backend: tinyae.Backend) -> None:
@@ -218,3 +228,29 @@ def test_a_tied_weight_gets_both_halves_of_its_gradient() -> None:
         ),
         [W, b, c],
     )
+
+
+def test_a_backward_rule_with_the_wrong_number_of_gradients_is_named() -> None:
+    class Short(Function):
+        @staticmethod
+        def forward(ctx: Any, a: Any, b: Any) -> Any:
+            return a + b
+
+        @staticmethod
+        def backward(ctx: Any, grad: Any) -> Any:
+            return grad
+
+    a, b = tinyae.tensor([1.0], requires_grad=True), tinyae.tensor([2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"Short.backward returned 1 gradients for 2 inputs"):
+        Short.apply(a, b).backward()
+
+
+def test_a_leaf_grad_is_a_writable_array_of_its_own() -> None:
+    # Sum's backward hands back a read-only broadcast view, and Add one array for both inputs: the driver
+    # gives each leaf its own copy, so that in-place updates of .grad (zeroing, clipping) are safe
+    a = tinyae.tensor([1.0, 2.0], requires_grad=True)
+    b = tinyae.tensor([3.0, 4.0], requires_grad=True)
+    (a + b).sum().backward()
+    assert a.grad.flags.writeable and b.grad.flags.writeable
+    a.grad[0] = 7.0
+    assert b.grad[0] == 1.0

@@ -4,88 +4,82 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinyae.tensor import Context, Function, OpError, Tensor, Transpose, check_matmul_shapes
+from tinyae.function import Context, Function, OpError, check_matmul_shapes
+from tinyae.tensor import Tensor
 
 __all__ = ["exp", "linear", "log", "matmul", "sqrt", "square"]
 
 
 class Linear(Function):
-    """Fused ``x @ W + b``: one op instead of two saves a pass over the (batch, out) result."""
+    """Fused ``y = x @ W + b``, or ``x @ W^T + b`` with ``transpose_weight`` (a tied decoder's weight).
+
+    One op instead of a product and a sum saves a pass over the (batch, out) result.  Gradients, with
+    g = dL/dy: dx = g @ W^T and dW = x^T @ g (dx = g @ W and dW = g^T @ x when W is used transposed, so
+    that dW comes out in W's own layout), db = g summed over the batch.
+    """
 
     fresh_gradients = True  # products and a sum (or views of them), never an input or ``grad``
 
     @staticmethod
-    def forward(ctx: Context, x: Any, weight: Any, bias: Any) -> Any:
+    def forward(ctx: Context, x: Any, weight: Any, bias: Any, transpose_weight: bool = False) -> Any:
         xp = ctx.xp
-        check_matmul_shapes("linear", (1, *x.shape[-1:]), weight.shape)
-        if weight.ndim != 2:
-            raise OpError(f"linear needs a 2-D weight (in_features, out_features), got {tuple(weight.shape)}")
-        if weight.dtype != x.dtype or (bias is not None and bias.dtype != x.dtype):
-            bias_dtype = None if bias is None else bias.dtype
-            raise OpError(
-                f"linear: x, weight and bias must share one dtype, "
-                f"got {x.dtype}, {weight.dtype} and {bias_dtype}"
-            )
-        if bias is not None and tuple(bias.shape) != (weight.shape[1],):
-            raise OpError(
-                f"linear: bias of shape {tuple(bias.shape)} does not fit weight {tuple(weight.shape)}"
-            )
-        # any leading axes are batch axes: fold them into one so that the product is a single GEMM
-        rows = x if x.ndim == 2 else xp.reshape(x, (-1, weight.shape[0]))
+        w = weight.T if transpose_weight else weight  # a view: (in, out) either way
+        if w.ndim != 2 or x.shape[-1:] != w.shape[:1] or (bias is not None and bias.shape != w.shape[1:]):
+            raise _linear_error(x, weight, w, bias)
+        rows = x if x.ndim == 2 else xp.reshape(x, (-1, w.shape[0]))  # batch axes folded: one GEMM
         ctx.save(rows, weight)
-        ctx.x_shape = x.shape
-        y = rows @ weight
+        ctx.x_shape, ctx.transpose_weight = x.shape, transpose_weight
+        y = rows @ w
         if bias is not None:
             y += bias  # in place: y is our own fresh array
-        return y if x.ndim == 2 else xp.reshape(y, (*x.shape[:-1], weight.shape[1]))
+        return y if x.ndim == 2 else xp.reshape(y, (*x.shape[:-1], w.shape[1]))
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any]:
-        xp = ctx.xp
         rows, weight = ctx.saved
         need_x, need_w, need_b = ctx.needs_input_grad
-        g = grad if grad.ndim == 2 else xp.reshape(grad, (-1, weight.shape[1]))
-        grad_x = None
-        if need_x:  # the input batch is usually data: skipping its gradient saves one of the three GEMMs
-            grad_x = g @ weight.T
-            if len(ctx.x_shape) != 2:
-                grad_x = xp.reshape(grad_x, ctx.x_shape)
-        grad_w = _weight_gradient(ctx, rows, g) if need_w else None
-        grad_b = xp.sum(g, axis=0) if need_b else None
+        g = grad if grad.ndim == 2 else ctx.xp.reshape(grad, (rows.shape[0], -1))
+        w = weight if ctx.transpose_weight else weight.T  # (out, in) either way
+        # the input batch is usually data: skipping its gradient saves one of the three GEMMs
+        grad_x = ctx.xp.reshape(g @ w, ctx.x_shape) if need_x else None
+        grad_w = (_outer_sum(g, rows) if ctx.transpose_weight else _outer_sum(rows, g)) if need_w else None
+        grad_b = ctx.xp.sum(g, axis=0) if need_b else None
         return grad_x, grad_w, grad_b
 
 
-def _weight_gradient(ctx: Context, rows: Any, g: Any) -> Any:
-    """dW = x^T g for rows x (batch, in) and g (batch, out), computed the fast way for its case."""
-    # rows and g are 2-D, so ``.T`` is the matrix transpose (a view)
-    if rows.shape[0] == 1:
-        # one sample: dW is an outer product; NumPy's matmul skips BLAS when a dimension is 1 (390 us for
-        # 784x500 here), a broadcast multiply takes 75 us
-        return rows.T * g if not _is_tied(ctx) else (g.T * rows).T
-    if _is_tied(ctx):
-        # a tied decoder's W.T: make the gradient in W's own memory layout, (g^T x)^T, so that the encoder's
-        # and the decoder's halves of dW add without a strided pass (3x faster here)
-        return (g.T @ rows).T
-    return rows.T @ g
+def _outer_sum(a: Any, b: Any) -> Any:
+    """``a^T @ b`` for (batch, m) and (batch, n): the sum over the batch of outer products, (m, n)."""
+    if a.shape[0] == 1:
+        return a.T * b  # one sample: a broadcast multiply; NumPy's matmul skips BLAS when a side is 1
+    return a.T @ b
 
 
-def _is_tied(ctx: Context) -> bool:
-    """True when the weight is ``W.T`` of another tensor (a tied decoder)."""
-    weight_source = ctx.inputs[1]  # the node that made the weight, if an op did
-    return isinstance(weight_source, Context) and weight_source.op is Transpose
+def _linear_error(x: Any, weight: Any, w: Any, bias: Any) -> OpError:
+    """The error that says which of x (..., in), W and b (out,) do not fit together."""
+    if weight.ndim != 2:
+        return OpError(f"linear needs a 2-D weight, got {tuple(weight.shape)}")
+    try:
+        check_matmul_shapes("linear", (1, *x.shape[-1:]), w.shape)
+    except OpError as error:
+        return error
+    return OpError(f"linear: bias of shape {tuple(bias.shape)} does not fit weight {tuple(weight.shape)}")
 
 
-def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None, transpose_weight: bool = False) -> Tensor:
     """The dense layer ``y = x @ W + b``, written as the source tutorials write it.
 
-    Shapes: x (..., in), W (in, out), b (out,) -> y (..., out).
+    Shapes: x (..., in), W (in, out), b (out,) -> y (..., out).  With ``transpose_weight=True`` the layer
+    computes ``x @ W.T + b`` for W of shape (out, in): a tied decoder reuses its encoder's weight this
+    way, and W's gradient is then made directly in W's own shape.
     Gradients: dx = g @ W^T, dW = x^T @ g, db = g summed over the batch.
 
     >>> import tinyae, tinyae.functional as F
     >>> F.linear(tinyae.tensor([[1.0, 2.0]]), tinyae.tensor([[1.0], [1.0]]), tinyae.tensor([0.5])).shape
     (1, 1)
+    >>> F.linear(tinyae.tensor([[1.0, 2.0]]), tinyae.tensor([[1.0, 1.0]]), transpose_weight=True).shape
+    (1, 1)
     """
-    return Linear.apply(x, weight, bias)
+    return Linear.apply(x, weight, bias, transpose_weight=transpose_weight)
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:

@@ -62,7 +62,7 @@ class TiedLinear(Module):
             self.bias = None
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.linear(x, self.weight.T, self.bias)
+        return F.linear(x, self.weight, self.bias, transpose_weight=True)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, tied"
