@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import importlib
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -253,8 +254,8 @@ def _run_cupy_probe() -> tuple[Any, str]:
             cupy, compat = _import_cupy()
         warned = [w for w in caught if not issubclass(w.category, _IGNORED_AT_IMPORT)]
         if warned:
-            first = warned[0]
-            return None, f"`import cupy` warned ({first.category.__name__}: {first.message}); fix the install"
+            text = " ".join(str(warned[0].message).split())  # one line, for `tinyae info`
+            return None, f"`import cupy` warned ({warned[0].category.__name__}: {text}); fix the install"
         stage = "the CUDA driver"
         if cupy.cuda.runtime.getDeviceCount() == 0:
             return None, "CuPy is installed but CUDA reports no GPU device"
@@ -290,12 +291,11 @@ def gpu_environment() -> dict[str, Any]:
     runtime = cupy.cuda.runtime
     free, total = cupy.cuda.Device().mem_info
     name = runtime.getDeviceProperties(cupy.cuda.Device().id)["name"]
-    compat_module = importlib.import_module("array_api_compat")
     return {
         "available": True,
         "reason": "",
         "cupy": cupy.__version__,
-        "array_api_compat": getattr(compat_module, "__version__", "unknown"),
+        "array_api_compat": getattr(sys.modules.get("array_api_compat"), "__version__", "unknown"),
         "cuda_runtime": _cuda_version(runtime.runtimeGetVersion()),
         "cuda_driver": _cuda_version(runtime.driverGetVersion()),
         "device": name.decode() if isinstance(name, bytes) else str(name),
