@@ -98,7 +98,7 @@ def test_into_allocates_no_temporary_on_numpy() -> None:
     np.testing.assert_array_equal(out, a * a)
 
 
-# --- the CuPy probe, without a GPU: a stand-in "cupy" built on NumPy fails at each stage in turn -------------
+# --- the CuPy probe without a GPU: a stand-in "cupy" built on NumPy fails at each stage in turn ------------
 
 DUPLICATE_WARNING = (
     "CuPy may not function correctly because multiple CuPy packages are installed in your environment:\n"
