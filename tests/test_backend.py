@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import doctest
 import io
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -242,3 +244,12 @@ def test_the_real_probe_gives_a_one_line_reason_or_a_working_gpu() -> None:
         assert gpu.to_numpy(gpu.xp.matmul(gpu.asarray([[2.0]]), gpu.asarray([[3.0]]))).tolist() == [[6.0]]
     else:
         assert "\n" not in reason and "cupy" in reason.lower()
+
+
+def test_the_examples_in_docs_backends_md_run_as_written() -> None:
+    path = Path(__file__).resolve().parent.parent / "docs" / "backends.md"
+    try:
+        result = doctest.testfile(str(path), module_relative=False, optionflags=doctest.ELLIPSIS)
+    finally:
+        tinyae.set_backend("numpy")
+    assert result.attempted >= 6 and result.failed == 0
