@@ -22,6 +22,8 @@ def _table(headers: list[str], rows: list[list[Any]]) -> list[str]:
 def _verdict(check: dict[str, Any]) -> str:
     if not check.get("ran", True):
         return f"not run: {check['why']}"
+    if check.get("timed_out"):
+        return "TIMED OUT"
     return "ok" if check["ok"] else "FAILED"
 
 
