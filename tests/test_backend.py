@@ -102,9 +102,13 @@ def test_into_allocates_no_temporary_on_numpy() -> None:
 
 # --- the CuPy probe without a GPU: a stand-in "cupy" built on NumPy fails at each stage in turn ------------
 
-DUPLICATE_WARNING = (
-    "CuPy may not function correctly because multiple CuPy packages are installed in your environment:\n"
-    "  cupy-cuda12x, cupy-cuda13x"
+DUPLICATE_WARNING = (  # as CuPy 14.2 words it
+    "\n" + "-" * 80 + "\n"
+    "CuPy may not function correctly because multiple CuPy packages are installed in your environment:\n\n"
+    "  cupy-cuda12x, cupy-cuda13x\n\n"
+    "Follow these steps to resolve this issue:\n\n"
+    "  1. For all packages listed above, run the following command to remove all existing CuPy installations:\n"
+    "       $ pip uninstall <package_name>\n" + "-" * 80 + "\n"
 )
 
 
@@ -170,7 +174,8 @@ def test_a_warning_at_import_cupy_leaves_numpy_and_strict_usable(fresh_probe: py
     status = tinyae.available_backends()
     assert status["numpy"] is None and status["strict"] is None
     assert status["cupy"] is not None and "multiple CuPy packages" in status["cupy"]
-    assert "`import cupy` warned (UserWarning" in status["cupy"]
+    assert "`import cupy` warned (UserWarning: CuPy may not" in status["cupy"]
+    assert "cupy-cuda12x, cupy-cuda13x)" in status["cupy"] and len(status["cupy"]) < 250
     with pytest.raises(tinyae.BackendError, match="multiple CuPy packages"):
         tinyae.get_backend("cupy")
     with tinyae.use_backend("strict"):

@@ -191,9 +191,7 @@ def _make_strict(seed: int) -> Backend:
     try:
         strict = importlib.import_module("array_api_strict")
     except ImportError:
-        raise BackendError(
-            "backend 'strict' needs the array-api-strict package: pip install 'tinyae[test]'"
-        ) from None
+        raise BackendError("backend 'strict' needs array-api-strict: pip install 'tinyae[test]'") from None
     return Backend("strict", strict, strict, False, np.asarray, lambda: None, seed)
 
 
@@ -236,7 +234,13 @@ def _probe_cupy() -> tuple[Any, str]:
 
 
 def _named(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}".replace("\n", " ")
+    return f"{type(error).__name__}: {_one_line(str(error))}"
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    """A message as one short line for `tinyae info`: rules of dashes and CuPy's how-to-fix steps dropped."""
+    text = " ".join(word for word in text.split() if word.strip("-")).split(" Follow these steps")[0]
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _import_cupy() -> tuple[Any, Any]:
@@ -254,7 +258,7 @@ def _run_cupy_probe() -> tuple[Any, str]:
             cupy, compat = _import_cupy()
         warned = [w for w in caught if not issubclass(w.category, _IGNORED_AT_IMPORT)]
         if warned:
-            text = " ".join(str(warned[0].message).split())  # one line, for `tinyae info`
+            text = _one_line(str(warned[0].message))
             return None, f"`import cupy` warned ({warned[0].category.__name__}: {text}); fix the install"
         stage = "the CUDA driver"
         if cupy.cuda.runtime.getDeviceCount() == 0:
