@@ -107,7 +107,7 @@ DUPLICATE_WARNING = (  # as CuPy 14.2 words it
     "CuPy may not function correctly because multiple CuPy packages are installed in your environment:\n\n"
     "  cupy-cuda12x, cupy-cuda13x\n\n"
     "Follow these steps to resolve this issue:\n\n"
-    "  1. For all packages listed above, run the following command to remove all existing CuPy installations:\n"
+    "  1. For all packages listed above, run the following command to remove all CuPy installations:\n"
     "       $ pip uninstall <package_name>\n" + "-" * 80 + "\n"
 )
 
