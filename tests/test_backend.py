@@ -161,14 +161,15 @@ def fresh_probe(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     monkeypatch.setattr(backend_module, "_CUPY_PROBE", [])
     others = {name: b for name, b in backend_module._instances.items() if name != "cupy"}
     monkeypatch.setattr(backend_module, "_instances", others)
+    monkeypatch.setattr(backend_module, "_import_compat", lambda: np)  # the stand-in is its own namespace
     return monkeypatch
 
 
 def test_a_warning_at_import_cupy_leaves_numpy_and_strict_usable(fresh_probe: pytest.MonkeyPatch) -> None:
     # two CuPy wheels side by side make `import cupy` warn; pytest turns warnings into errors here
-    def warning_import() -> tuple[Any, Any]:
+    def warning_import() -> Any:
         warnings.warn(DUPLICATE_WARNING, UserWarning, stacklevel=2)
-        return fake_cupy(), np
+        return fake_cupy()
 
     fresh_probe.setattr(backend_module, "_import_cupy", warning_import)
     status = tinyae.available_backends()
@@ -188,9 +189,9 @@ def test_a_warning_at_import_cupy_leaves_numpy_and_strict_usable(fresh_probe: py
 
 
 def test_deprecation_warnings_at_import_do_not_disable_cupy(fresh_probe: pytest.MonkeyPatch) -> None:
-    def noisy_import() -> tuple[Any, Any]:
+    def noisy_import() -> Any:
         warnings.warn("some API is deprecated", DeprecationWarning, stacklevel=2)
-        return fake_cupy(), np
+        return fake_cupy()
 
     fresh_probe.setattr(backend_module, "_import_cupy", noisy_import)
     assert tinyae.available_backends()["cupy"] is None
@@ -199,7 +200,7 @@ def test_deprecation_warnings_at_import_do_not_disable_cupy(fresh_probe: pytest.
 @pytest.mark.parametrize(
     ("fail_at", "named"),
     [
-        ("driver", "finds no usable GPU and driver"),
+        ("driver", "finds no usable CUDA driver (simulated"),
         ("generator", "the random generator failed"),
         ("cublas", "a cuBLAS product failed"),
         ("kernel", "an elementwise kernel failed"),
@@ -208,7 +209,7 @@ def test_deprecation_warnings_at_import_do_not_disable_cupy(fresh_probe: pytest.
 def test_every_probe_stage_fails_inside_one_boundary(
     fresh_probe: pytest.MonkeyPatch, fail_at: str, named: str
 ) -> None:
-    fresh_probe.setattr(backend_module, "_import_cupy", lambda: (fake_cupy(fail_at), np))
+    fresh_probe.setattr(backend_module, "_import_cupy", lambda: fake_cupy(fail_at))
     reason = tinyae.available_backends()["cupy"]
     assert reason is not None and named in reason and f"simulated {fail_at} failure" in reason
     assert "\n" not in reason
@@ -216,17 +217,18 @@ def test_every_probe_stage_fails_inside_one_boundary(
 
 
 def test_a_missing_package_is_named_with_the_install_command(fresh_probe: pytest.MonkeyPatch) -> None:
-    def missing() -> tuple[Any, Any]:
+    def missing() -> Any:
         raise ModuleNotFoundError("No module named 'array_api_compat'", name="array_api_compat")
 
-    fresh_probe.setattr(backend_module, "_import_cupy", missing)
+    fresh_probe.setattr(backend_module, "_import_cupy", fake_cupy)
+    fresh_probe.setattr(backend_module, "_import_compat", missing)
     reason = tinyae.available_backends()["cupy"]
     assert reason is not None and "array_api_compat is not installed" in reason and "tinyae[gpu13]" in reason
 
 
 def test_synchronize_waits_on_the_stream_current_at_each_call(fresh_probe: pytest.MonkeyPatch) -> None:
     fake = fake_cupy()
-    fresh_probe.setattr(backend_module, "_import_cupy", lambda: (fake, np))
+    fresh_probe.setattr(backend_module, "_import_cupy", lambda: fake)
     gpu = tinyae.get_backend("cupy")
     assert gpu.is_gpu and gpu.writes_in_place
     gpu.synchronize()
@@ -236,7 +238,7 @@ def test_synchronize_waits_on_the_stream_current_at_each_call(fresh_probe: pytes
 
 
 def test_gpu_environment_reports_versions_device_and_memory(fresh_probe: pytest.MonkeyPatch) -> None:
-    fresh_probe.setattr(backend_module, "_import_cupy", lambda: (fake_cupy(), np))
+    fresh_probe.setattr(backend_module, "_import_cupy", lambda: fake_cupy())
     env = backend_module.gpu_environment()
     assert env["available"] is True and env["device"] == "Fake GPU" and env["memory_gib"] == 141.0
     assert (env["cupy"], env["cuda_runtime"], env["cuda_driver"]) == ("14.2.0", "13.0", "13.2")

@@ -208,7 +208,7 @@ def _make_cupy(seed: int) -> Backend:
     try:  # the generator allocates and runs a kernel: a failure here is a CUDA failure, named as such
         return Backend("cupy", compat, cupy, True, cupy.asnumpy, synchronize, seed, writes_in_place=True)
     except Exception as error:
-        raise BackendError(f"backend 'cupy' is unavailable: {_named(error)}") from error
+        raise BackendError(f"backend 'cupy' is unavailable: {_one_line(error)}") from error
 
 
 _FACTORIES: dict[str, Callable[[int], Backend]] = {
@@ -233,19 +233,19 @@ def _probe_cupy() -> tuple[Any, str]:
     return _CUPY_PROBE[0]
 
 
-def _named(error: BaseException) -> str:
-    return f"{type(error).__name__}: {_one_line(str(error))}"
-
-
-def _one_line(text: str, limit: int = 200) -> str:
-    """A message as one short line for `tinyae info`: rules of dashes and CuPy's how-to-fix steps dropped."""
+def _one_line(message: object, limit: int = 200) -> str:
+    """A message (an error with its type) as one short line for `tinyae info`: no rules, no fix-it steps."""
+    text = f"{type(message).__name__}: {message}" if isinstance(message, BaseException) else str(message)
     text = " ".join(word for word in text.split() if word.strip("-")).split(" Follow these steps")[0]
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _import_cupy() -> tuple[Any, Any]:
-    """``cupy`` and ``array_api_compat.cupy`` (the standard names CuPy's own namespace lacks)."""
-    return importlib.import_module("cupy"), importlib.import_module("array_api_compat.cupy")
+def _import_cupy() -> Any:
+    return importlib.import_module("cupy")
+
+
+def _import_compat() -> Any:  # CuPy with the few standard names its own namespace lacks
+    return importlib.import_module("array_api_compat.cupy")
 
 
 def _run_cupy_probe() -> tuple[Any, str]:
@@ -255,7 +255,7 @@ def _run_cupy_probe() -> tuple[Any, str]:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")  # record, never raise: -W error must not break numpy/strict
-            cupy, compat = _import_cupy()
+            cupy = _import_cupy()
         warned = [w for w in caught if not issubclass(w.category, _IGNORED_AT_IMPORT)]
         if warned:
             text = _one_line(str(warned[0].message))
@@ -263,6 +263,8 @@ def _run_cupy_probe() -> tuple[Any, str]:
         stage = "the CUDA driver"
         if cupy.cuda.runtime.getDeviceCount() == 0:
             return None, "CuPy is installed but CUDA reports no GPU device"
+        stage = "import array_api_compat.cupy"
+        compat = _import_compat()
         stage = "the random generator"
         noise = cupy.random.default_rng(0).random((8, 8), dtype="float32")
         stage = "a cuBLAS product"
@@ -274,11 +276,11 @@ def _run_cupy_probe() -> tuple[Any, str]:
         if abs(total - expected) > 1e-3 * abs(expected):
             return None, f"CuPy computed a wrong value ({total} for {expected}) in its smoke test"
     except Exception as error:  # CUDARuntimeError (no driver, old driver), CUBLASError, CompileException
-        if stage == "import cupy" and isinstance(error, ImportError):
+        if stage.startswith("import") and isinstance(error, ImportError):
             return None, f"{error.name or 'cupy'} is not installed; {_GPU_HINT}"
         if stage == "the CUDA driver":
-            return None, f"CuPy is installed but finds no usable GPU and driver ({_named(error)})"
-        return None, f"CuPy is installed but {stage} failed ({_named(error)}); {_CTK_HINT}"
+            return None, f"CuPy is installed but finds no usable CUDA driver ({_one_line(str(error))})"
+        return None, f"CuPy is installed but {stage} failed ({_one_line(error)}); {_CTK_HINT}"
     return (cupy, compat), ""
 
 
@@ -291,10 +293,8 @@ def gpu_environment() -> dict[str, Any]:
     modules, reason = _probe_cupy()
     if modules is None:
         return {"available": False, "reason": reason}
-    cupy = modules[0]
-    runtime = cupy.cuda.runtime
-    free, total = cupy.cuda.Device().mem_info
-    name = runtime.getDeviceProperties(cupy.cuda.Device().id)["name"]
+    cupy, runtime, device = modules[0], modules[0].cuda.runtime, modules[0].cuda.Device()
+    (free, total), name = device.mem_info, runtime.getDeviceProperties(device.id)["name"]
     return {
         "available": True,
         "reason": "",
