@@ -219,3 +219,17 @@ def epoch_reads(steps: int, reads: ReadLog) -> int:
 def test_fit_reads_the_loss_once_per_epoch_not_once_per_step(reads: ReadLog) -> None:
     # fit's per-epoch read (history, NaN check on a GPU) is outside the step: it must not grow with steps
     assert epoch_reads(2, reads) == epoch_reads(4, reads)
+
+
+def test_clip_grad_norm_keeps_the_norm_on_the_device(reads: ReadLog) -> None:
+    a = tinyae.tensor([0.0, 0.0], backend="strict", requires_grad=True)
+    b = tinyae.tensor([0.0], backend="strict", requires_grad=True)
+    a.grad, b.grad = a.backend.asarray([3.0, 0.0]), b.backend.asarray([4.0])
+    total = optim.clip_grad_norm_([a, b], max_norm=1.0)
+    assert reads.reads == [] and total.backend.name == "strict" and total.shape == ()
+    assert total.item() == pytest.approx(5.0) and a.numpy().tolist() == [0.0, 0.0]
+    np.testing.assert_allclose(a.backend.to_numpy(a.grad), [0.6, 0.0], rtol=1e-6)
+    on_numpy = tinyae.tensor([1.0], requires_grad=True)
+    on_numpy.grad = on_numpy.backend.asarray([1.0], dtype="float32")
+    with pytest.raises(ValueError, match="several backends: numpy, strict"):
+        optim.clip_grad_norm_([a, on_numpy], max_norm=1.0)
