@@ -19,23 +19,17 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import importlib
+import sys
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 __all__ = [
-    "Backend",
-    "BackendError",
-    "RandomGenerator",
-    "available_backends",
-    "backend_of",
-    "get_backend",
-    "host_rng",
-    "manual_seed",
-    "set_backend",
-    "use_backend",
-]
+    "Backend", "BackendError", "RandomGenerator", "available_backends", "backend_of", "get_backend",
+    "gpu_environment", "host_rng", "manual_seed", "set_backend", "use_backend",
+]  # fmt: skip
 
 DEFAULT_SEED = 0
 
@@ -197,20 +191,24 @@ def _make_strict(seed: int) -> Backend:
     try:
         strict = importlib.import_module("array_api_strict")
     except ImportError:
-        raise BackendError(
-            "backend 'strict' needs the array-api-strict package: pip install 'tinyae[test]'"
-        ) from None
+        raise BackendError("backend 'strict' needs array-api-strict: pip install 'tinyae[test]'") from None
     return Backend("strict", strict, strict, False, np.asarray, lambda: None, seed)
 
 
 def _make_cupy(seed: int) -> Backend:
-    cupy, reason = _probe_cupy()
-    if cupy is None:
+    modules, reason = _probe_cupy()
+    if modules is None:
         raise BackendError(f"backend 'cupy' is unavailable: {reason}")
-    # array_api_compat.cupy adds the few standard names CuPy's own namespace lacks
-    compat = importlib.import_module("array_api_compat.cupy")
-    sync = cupy.cuda.get_current_stream().synchronize
-    return Backend("cupy", compat, cupy, True, cupy.asnumpy, sync, seed, writes_in_place=True)
+    cupy, compat = modules
+
+    def synchronize() -> None:
+        # read the stream at each call: a bound method would keep waiting on the stream of creation time
+        cupy.cuda.get_current_stream().synchronize()
+
+    try:  # the generator allocates and runs a kernel: a failure here is a CUDA failure, named as such
+        return Backend("cupy", compat, cupy, True, cupy.asnumpy, synchronize, seed, writes_in_place=True)
+    except Exception as error:
+        raise BackendError(f"backend 'cupy' is unavailable: {_one_line(error)}") from error
 
 
 _FACTORIES: dict[str, Callable[[int], Backend]] = {
@@ -219,37 +217,99 @@ _FACTORIES: dict[str, Callable[[int], Backend]] = {
     "strict": _make_strict,
 }
 
-_CUPY_PROBE: list[tuple[Any, str]] = []  # filled once, on first use: [(cupy module or None, reason)]
+_CUPY_PROBE: list[tuple[Any, str]] = []  # filled once, on first use: [((cupy, compat) or None, reason)]
 
 _GPU_HINT = (
-    "install CuPy for CUDA 12 with `pip install 'tinyae[gpu]'` on a machine with an NVIDIA GPU and driver"
+    "on a machine with an NVIDIA GPU: pip install 'tinyae[gpu]' (CUDA 12) or 'tinyae[gpu13]' (CUDA 13)"
 )
+_CTK_HINT = "CuPy 14 needs the CUDA toolkit from its [ctk] extra: pip install 'tinyae[gpu]'"
+_IGNORED_AT_IMPORT = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
 
 
 def _probe_cupy() -> tuple[Any, str]:
-    """Import CuPy and run one kernel, once; return (cupy, "") or (None, why it cannot be used)."""
+    """Import CuPy and exercise it, once; return ((cupy, compat), "") or (None, why it cannot be used)."""
     if not _CUPY_PROBE:
         _CUPY_PROBE.append(_run_cupy_probe())
     return _CUPY_PROBE[0]
 
 
+def _one_line(message: object, limit: int = 200) -> str:
+    """A message (an error with its type) as one short line for `tinyae info`: no rules, no fix-it steps."""
+    text = f"{type(message).__name__}: {message}" if isinstance(message, BaseException) else str(message)
+    text = " ".join(word for word in text.split() if word.strip("-")).split(" Follow these steps")[0]
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _import_cupy() -> Any:
+    return importlib.import_module("cupy")
+
+
+def _import_compat() -> Any:  # CuPy with the few standard names its own namespace lacks
+    return importlib.import_module("array_api_compat.cupy")
+
+
 def _run_cupy_probe() -> tuple[Any, str]:
+    """Every way CuPy can fail before training, inside one boundary: the import (and any warning it
+    gives, such as two CuPy wheels installed side by side), the driver, the generator, cuBLAS, a kernel."""
+    stage = "import cupy"
     try:
-        cupy = importlib.import_module("cupy")
-        importlib.import_module("array_api_compat")
-    except ImportError as error:
-        return None, f"{error.name or 'cupy'} is not installed; {_GPU_HINT}"
-    try:
-        count = cupy.cuda.runtime.getDeviceCount()
-    except Exception as error:  # CUDARuntimeError: no driver, or a driver too old for the runtime
-        return None, f"no usable CUDA driver ({error}); {_GPU_HINT}"
-    if count == 0:
-        return None, f"CUDA reports no GPU device; {_GPU_HINT}"
-    try:
-        float((cupy.arange(4, dtype=cupy.float32) * 2).sum())
-    except Exception as error:  # kernels compile at first use: a missing toolkit shows up here
-        return None, f"CuPy could not run a kernel ({error}); reinstall with `pip install 'tinyae[gpu]'`"
-    return cupy, ""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # record, never raise: -W error must not break numpy/strict
+            cupy = _import_cupy()
+        warned = [w for w in caught if not issubclass(w.category, _IGNORED_AT_IMPORT)]
+        if warned:
+            text = _one_line(str(warned[0].message))
+            return None, f"`import cupy` warned ({warned[0].category.__name__}: {text}); fix the install"
+        stage = "the CUDA driver"
+        if cupy.cuda.runtime.getDeviceCount() == 0:
+            return None, "CuPy is installed but CUDA reports no GPU device"
+        stage = "import array_api_compat.cupy"
+        compat = _import_compat()
+        stage = "the random generator"
+        noise = cupy.random.default_rng(0).random((8, 8), dtype="float32")
+        stage = "a cuBLAS product"
+        product = cupy.matmul(noise, noise)
+        stage = "an elementwise kernel"  # kernels compile at first use: a missing toolkit shows up here
+        total = float(cupy.asnumpy(cupy.sum(product * 2.0 + 1.0)))
+        host = cupy.asnumpy(noise)
+        expected = float(np.sum(host @ host * 2.0 + 1.0))
+        if abs(total - expected) > 1e-3 * abs(expected):
+            return None, f"CuPy computed a wrong value ({total} for {expected}) in its smoke test"
+    except Exception as error:  # CUDARuntimeError (no driver, old driver), CUBLASError, CompileException
+        if stage.startswith("import") and isinstance(error, ImportError):
+            return None, f"{error.name or 'cupy'} is not installed; {_GPU_HINT}"
+        if stage == "the CUDA driver":
+            return None, f"CuPy is installed but finds no usable CUDA driver ({_one_line(str(error))})"
+        return None, f"CuPy is installed but {stage} failed ({_one_line(error)}); {_CTK_HINT}"
+    return (cupy, compat), ""
+
+
+def gpu_environment() -> dict[str, Any]:
+    """What a GPU report needs: CuPy and CUDA versions, the device's name and memory, or why there is none.
+
+    >>> gpu_environment()["available"] in (True, False)
+    True
+    """
+    modules, reason = _probe_cupy()
+    if modules is None:
+        return {"available": False, "reason": reason}
+    cupy, runtime, device = modules[0], modules[0].cuda.runtime, modules[0].cuda.Device()
+    (free, total), name = device.mem_info, runtime.getDeviceProperties(device.id)["name"]
+    return {
+        "available": True,
+        "reason": "",
+        "cupy": cupy.__version__,
+        "array_api_compat": getattr(sys.modules.get("array_api_compat"), "__version__", "unknown"),
+        "cuda_runtime": _cuda_version(runtime.runtimeGetVersion()),
+        "cuda_driver": _cuda_version(runtime.driverGetVersion()),
+        "device": name.decode() if isinstance(name, bytes) else str(name),
+        "memory_gib": round(total / 2**30, 1),
+        "free_gib": round(free / 2**30, 1),
+    }
+
+
+def _cuda_version(number: int) -> str:  # CUDA writes 12.4 as 12040
+    return f"{number // 1000}.{number % 1000 // 10}"
 
 
 # --- choosing a backend -------------------------------------------------------------------------------------

@@ -126,7 +126,8 @@ def _info(args: argparse.Namespace) -> int:
     print(f"tinyae {tinyae.__version__} (Python {platform.python_version()}, {platform.machine()})")
     print("backends:")
     for name, reason in tinyae.available_backends().items():
-        print(f"  {name:7s} {'available' if reason is None else 'unavailable: ' + reason}")
+        why = None if reason is None else reason.removeprefix(f"backend {name!r} is unavailable: ")
+        print(f"  {name:7s} {'available' if why is None else 'unavailable: ' + why}")
     print(f"BLAS: {_blas()}")
     print("data:")
     print(f"  sample  embedded, {len(data.load_mnist_sample()[1])} MNIST digits")
