@@ -120,6 +120,7 @@ def linear_path() -> Callable[[], None]:
     g = np.ones((2, 4), dtype=np.float32)
 
     def run() -> None:
+        w.grad = b.grad = None  # a first backward: the gradients start empty
         F.sigmoid(F.linear(x, w, b)).backward(g)
 
     return run
@@ -130,7 +131,11 @@ def sequential_path() -> Callable[[], None]:
     x = tinyae.tensor(np.ones((2, 3), dtype=np.float32))
     target = tinyae.tensor(np.zeros((2, 4), dtype=np.float32))
 
+    params = list(model.parameters())
+
     def run() -> None:
+        for p in params:  # a first backward: the gradients start empty
+            p.grad = None
         F.mse_loss(model(x), target).backward()
 
     return run

@@ -6,13 +6,13 @@ its backward rule.  A node holds the nodes of its inputs, not the input tensors:
 that the backward rules do not need (a pre-activation, say) is freed as soon as the user's code drops
 it, as in PyTorch.  ``loss.backward()`` calls :func:`backward`, which
 
-1. **order**: lists the nodes so that each comes after every node that uses its output (an iterative
-   depth-first search: a chain of 10,000 ops needs no recursion),
+1. **order**: lists the nodes reachable from the loss, latest made first, so that each comes before the
+   nodes that made its inputs (found with an explicit stack: a chain of 10,000 ops needs no recursion),
 2. **walk**: visits them from the loss back to the leaves, asking each op for its input gradients,
 3. **check**: sums each gradient back over the axes that broadcasting added and checks its shape and
    dtype, naming the op when one is wrong,
-4. **add**: adds it to what that input has received so far (a leaf's total is its ``.grad``), and frees
-   each node once it is done.
+4. **add**: adds it to what that input has received so far, and frees each node once it is done; what
+   the leaves received, they add to their ``.grad``.
 
 Sums are made by one helper, :class:`GradientSums`, which knows when a sum may be written in place.
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 __all__ = ["GradientSums", "Node", "backward", "enable_grad", "is_grad_enabled", "no_grad", "unbroadcast"]
@@ -40,12 +40,14 @@ class Node:
     What the driver reads of a node: ``op`` (the Function class, whose static ``backward(node, grad)`` gives
     one gradient per input), ``inputs`` (per input: the ``Node`` that produced it, the leaf tensor, or
     None for a Python number), ``out_shape`` and ``out_dtype`` (of the op's output, to check the
-    gradients sent back to it), ``released`` and ``release()``.
+    gradients sent back to it), ``sequence`` (a number that grows with each node made, so that sorting
+    by it gives an order of computation), ``released`` and ``release()``.
     """
 
     __slots__ = ()
     op: Any
-    inputs: tuple[Any, ...]
+    sequence: int
+    inputs: Sequence[Any]
     out_shape: tuple[int, ...]
     out_dtype: Any
     released: bool
@@ -113,33 +115,24 @@ def unbroadcast(grad: Any, shape: tuple[int, ...], xp: Any) -> Any:
 
 def backward(root: Any, grad: Any, retain_graph: bool = False) -> None:
     """Propagate ``grad`` (d loss / d root, an array shaped like ``root``) back through ``root``'s graph."""
-    order = _topological_order(root.node)  # 1. order: every node before the nodes that made its inputs
-    received = {root.node: grad}  # per node: d loss / d its output, summed over its users so far
+    received = {root.node or root: grad}  # per node or leaf: d loss / d it, summed over its users so far
     sums = GradientSums(root.backend.xp)
-    for node in order:  # 2. walk from the loss back to the leaves
+    # 1. order: each node before the nodes that made its inputs (none when the root is a leaf)
+    for node in _topological_order(root.node) if root.node is not None else ():
         out_grad = received.pop(node)
         sums.forget(out_grad)  # the op below may keep or pass on what it reads
-        in_grads = _input_gradients(node, out_grad)
-        for index, (source, g) in enumerate(zip(node.inputs, in_grads, strict=True)):
-            if source is None or g is None:
-                continue  # a constant, or an input that needs no gradient
-            if isinstance(source, Node):  # 3. check the shape and dtype, 4. add to what the input has
-                g = _checked(node, index, source.out_shape, source.out_dtype, g)
-                received[source] = sums.add(received.get(source), g, node.op.fresh_gradients)
-            elif source.requires_grad:  # a leaf that wants a gradient (not data)
-                g = _checked(node, index, source.data.shape, source.data.dtype, g)
-                source.grad = sums.add(source.grad, g, node.op.fresh_gradients, leaf=True)
+        in_grads = node.op.backward(node, out_grad)  # 2. walk: the op's rule gives one gradient per input
+        in_grads = in_grads if isinstance(in_grads, tuple) else (in_grads,)
+        if len(in_grads) != len(node.inputs):
+            raise _miscount(node, in_grads)
+        for index, g in enumerate(in_grads):
+            if g is not None and node.needs_input_grad[index]:  # not a constant, not data
+                source = node.inputs[index]  # 3. check the shape and dtype, 4. add to what it has so far
+                received[source] = sums.add(received.get(source), _checked(node, index, g), node.op)
         if not retain_graph:
             node.release()
-
-
-def _input_gradients(node: Any, out_grad: Any) -> tuple[Any, ...]:
-    """The op's backward rule: one gradient (or None) per input, as a tuple."""
-    in_grads = node.op.backward(node, out_grad)
-    in_grads = in_grads if isinstance(in_grads, tuple) else (in_grads,)
-    if len(in_grads) != len(node.inputs):
-        raise _miscount(node, in_grads)
-    return in_grads
+    for leaf, total in received.items():  # what is left: the leaves' totals
+        leaf.grad = sums.own(total) if leaf.grad is None else leaf.grad + total
 
 
 def _miscount(node: Any, in_grads: tuple[Any, ...]) -> RuntimeError:
@@ -154,63 +147,63 @@ class GradientSums:
     that sum into one of the two arrays saves allocating and filling a third.  That is safe only for an
     array this pass owns: one it made itself (a sum or a copy), or one just returned by an op whose
     ``fresh_gradients`` is True, and that no op has read since.  Arrays are kept by id, each one held so
-    that its id cannot be reused during the pass.  A leaf's ``.grad`` is always an array of its own.
+    that its id cannot be reused during the pass.
     """
 
     __slots__ = ("owned", "xp")
+    owned: dict[int, Any]  # id -> an array this pass may overwrite
 
     def __init__(self, xp: Any) -> None:
-        self.xp = xp
-        self.owned: dict[int, Any] = {}  # id -> an array this pass may overwrite
+        self.xp, self.owned = xp, {}
 
     def forget(self, array: Any) -> None:
         """``array`` is handed to an op's backward: from now on others may hold it."""
         self.owned.pop(id(array), None)
 
-    def add(self, earlier: Any, g: Any, fresh: bool, leaf: bool = False) -> Any:
-        """``earlier + g`` (``g`` alone when ``earlier`` is None); ``fresh``: the op made ``g`` just now."""
-        if earlier is None:  # a leaf's .grad is its own array, even when an op gave g to two inputs
-            total = g if fresh or not leaf else self.xp.asarray(g, copy=True)
+    def add(self, earlier: Any, g: Any, op: Any) -> Any:
+        """``earlier + g`` (``g`` alone when ``earlier`` is None), where ``op``'s backward made ``g``."""
+        fresh = op.fresh_gradients  # g is a new array that no one else holds
+        if earlier is None:
+            total = g
         elif fresh or self.owned.get(id(earlier)) is earlier:  # write into the array that is ours
             total = g if fresh else earlier
             total += earlier if fresh else g
-        else:  # neither is ours to overwrite (an earlier .grad may be held by the user)
+        else:  # neither is ours to overwrite
             total = earlier + g
         if total is not g or fresh:  # a new array, or a fresh one: this pass owns it
             self.owned[id(total)] = total
         return total
 
+    def own(self, total: Any) -> Any:
+        """``total`` itself when this pass owns it, else a copy: a leaf's ``.grad`` is an array of its own."""
+        return total if self.owned.get(id(total)) is total else self.xp.asarray(total, copy=True)
+
 
 def _topological_order(start: Any) -> list[Any]:
-    """Nodes reachable from ``start``, each listed before the nodes that produced its inputs.
+    """The nodes reachable from ``start``, the latest made first.
 
-    Depth-first search with an explicit stack (a chain of 10,000 ops needs no recursion): a node is
-    appended once all of its producers are, and the reversed list starts at the loss.
+    An op runs after the ops that made its inputs, so the reverse of the order in which nodes were made
+    puts every node before the nodes that produced its inputs.  The search keeps an explicit stack: a
+    chain of 10,000 ops needs no recursion.
     """
-    order: list[Any] = []
-    expanded: set[Any] = set()
-    stack = [(start, False)]
+    reached, stack = {start}, [start]
     while stack:
-        node, producers_done = stack.pop()
-        if producers_done:
-            order.append(node)
-        elif node not in expanded:
-            if node.released:
-                raise _freed(node)
-            expanded.add(node)
-            stack.append((node, True))
-            for source in node.inputs:
-                if isinstance(source, Node) and source not in expanded:
-                    stack.append((source, False))
-    return order[::-1]
+        node = stack.pop()
+        if node.released:
+            raise _freed(node)
+        new = [x for x in node.inputs if isinstance(x, Node) and x not in reached]
+        reached.update(new)
+        stack.extend(new)
+    return sorted(reached, key=lambda node: node.sequence, reverse=True)
 
 
-def _checked(node: Any, index: int, shape: tuple[int, ...], dtype: Any, grad: Any) -> Any:
-    """``grad`` for input ``index`` of ``node`` (of ``shape`` and ``dtype``), summed back over the axes
-    that broadcasting added; an error naming the op when it still does not fit."""
-    if grad.shape == shape and grad.dtype == dtype:  # the usual case
-        return grad
-    grad = unbroadcast(grad, shape, node.xp)
+def _checked(node: Any, index: int, grad: Any) -> Any:
+    """``grad`` for input ``index`` of ``node``, summed back over the axes that broadcasting added; an
+    error naming the op when it still does not fit the input's shape and dtype."""
+    x = node.inputs[index]  # the input: the node that made it, or the leaf tensor
+    shape, dtype = (x.out_shape, x.out_dtype) if isinstance(x, Node) else (x.data.shape, x.data.dtype)
+    if grad.shape != shape:
+        grad = unbroadcast(grad, shape, node.xp)
     if grad.shape != shape or grad.dtype != dtype:
         raise _misfit(node, index, shape, dtype, grad)
     return grad

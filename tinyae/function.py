@@ -31,8 +31,10 @@ take the dtype of the tensor they meet.
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tinyae import autograd
@@ -48,6 +50,7 @@ from tinyae.backend import (
 __all__ = ["Context", "Function", "OpError", "TensorBase", "as_array", "check_matmul_shapes"]
 
 FLOAT_DTYPES = ("float32", "float64")
+_SEQUENCE = itertools.count()  # numbers the nodes in the order they are made
 
 
 class OpError(ValueError):
@@ -72,16 +75,26 @@ class Context(autograd.Node):
         "out_shape",
         "released",
         "saved",
+        "sequence",
         "xp",
     )
+    inputs: Sequence[Any]  # per input: the Context that made it, the leaf tensor itself, or None
+    needs_input_grad: Sequence[bool]  # per input: does it want a gradient?
+    saved: tuple[Any, ...]
 
     def __init__(self, op: type[Function], xp: Any) -> None:
-        self.op, self.xp, self.released = op, xp, False
-        # per input: the Context that made it, the leaf tensor itself, or None (a constant)
-        self.inputs: tuple[Any, ...] = ()
-        self.needs_input_grad: tuple[bool, ...] = ()  # per input: does it want a gradient?
-        self.saved: tuple[Any, ...] = ()
-        self.out_shape, self.out_dtype = (), None  # of the output: to check the gradients sent back
+        # sequence: nodes made later get larger numbers, so the driver can sort them into an order
+        self.op, self.xp, self.saved, self.released, self.sequence = op, xp, (), False, next(_SEQUENCE)
+
+    def record(self, inputs: tuple[Any, ...], result: TensorBase) -> None:
+        """Make this node ``result``'s parent, linked to its inputs, if any input wants a gradient and
+        gradients are being recorded (not inside ``no_grad``)."""
+        needs = [isinstance(x, TensorBase) and x.requires_grad for x in inputs]
+        if True in needs and autograd.is_grad_enabled():
+            # per input: the Context that made it, the leaf tensor itself, or None (a constant)
+            self.inputs = [(x.node or x) if isinstance(x, TensorBase) else None for x in inputs]
+            self.needs_input_grad, self.out_shape = needs, result.data.shape
+            self.out_dtype, result.node, result.requires_grad = result.data.dtype, self, True
 
     def save(self, *arrays: Any) -> None:
         """Keep arrays for the backward rule (only what it needs: memory lives until backward)."""
@@ -124,46 +137,37 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Any:
         """Run the op on tensors (numbers and arrays are constants) and record it in the graph if needed."""
-        first = _first_tensor(cls, inputs)  # it gives the backend, and the class of the result (Tensor)
-        backend = first.backend
-        arrays, sources, needs = [], [], []  # per input: its array, the node or leaf that made it, a flag
-        for x in inputs:
-            tensor = isinstance(x, TensorBase)
-            arrays.append(x.data if tensor else _constant(x, backend))
-            sources.append((x.node or x) if tensor else None)
-            needs.append(tensor and x.requires_grad)  # does this input want a gradient?
-        if len(arrays) > 1:
-            _check_one_float_dtype(cls, arrays, backend.xp)
-        ctx = Context(cls, backend.xp)
+        first, arrays = _as_arrays(cls, inputs)  # first: the tensor that gives the backend and the class
+        ctx = Context(cls, first.backend.xp)
         try:
             out = cls.forward(ctx, *arrays, **params)
         except OpError:
             raise
         except (ValueError, TypeError) as error:  # the backend's complaint: say which op and inputs
             raise OpError(f"{cls.__name__} cannot combine {_describe(inputs)}: {error}") from error
-        out, *extras = out if isinstance(out, tuple) else (out,)  # extras: batch statistics, say
-        result = type(first)._wrap(backend.xp.asarray(out), backend)
-        if True in needs and autograd.is_grad_enabled():
-            ctx.inputs, ctx.needs_input_grad = tuple(sources), tuple(needs)
-            ctx.out_shape, ctx.out_dtype = result.data.shape, result.data.dtype
-            result.node, result.requires_grad = ctx, True
-        if extras:
-            return (result, *(type(first)._wrap(backend.xp.asarray(e), backend) for e in extras))
-        return result
+        outs = out if isinstance(out, tuple) else (out,)  # after the output: batch statistics, say
+        results = [type(first)._wrap(first.backend.xp.asarray(a), first.backend) for a in outs]
+        ctx.record(inputs, results[0])  # in the graph, when a gradient is wanted
+        return tuple(results) if len(results) > 1 else results[0]
 
 
-def _first_tensor(op: type[Function], inputs: tuple[Any, ...]) -> TensorBase:
-    """The first tensor among the inputs, once all tensors are known to share its backend."""
-    first = None
-    for x in inputs:  # plain loops here and below: this runs for every op
-        if isinstance(x, TensorBase):
-            if first is None:
-                first = x
-            elif x.backend is not first.backend:
-                raise _two_backends(op, [t for t in inputs if isinstance(t, TensorBase)])
-    if first is None:
+def _as_arrays(op: type[Function], inputs: tuple[Any, ...]) -> tuple[TensorBase, list[Any]]:
+    """The first tensor, and every input as an array on its backend, once all share that backend and
+    hold at most one float dtype."""
+    tensors = [x for x in inputs if isinstance(x, TensorBase)]
+    if not tensors:
         raise TypeError(f"{op.__name__} needs at least one tensor input, got {_describe(inputs)}")
-    return first
+    arrays = [x.data if isinstance(x, TensorBase) else _constant(op, x, tensors) for x in inputs]
+    if len(tensors) > 1 and len({(t.backend, t.data.dtype) for t in tensors}) > 1:
+        _check_mixture(op, tensors, arrays)  # two backends, or labels beside floats, or two float dtypes
+    return tensors[0], arrays
+
+
+def _check_mixture(op: type[Function], tensors: list[TensorBase], arrays: list[Any]) -> None:
+    """Refuse tensors on two backends, and inputs of two float dtypes (integer labels may join floats)."""
+    if len({t.backend for t in tensors}) > 1:
+        raise _two_backends(op, tensors)
+    _check_floats(op, arrays, tensors[0].backend.xp)
 
 
 def _two_backends(op: type[Function], tensors: list[TensorBase]) -> BackendError:
@@ -174,8 +178,9 @@ def _two_backends(op: type[Function], tensors: list[TensorBase]) -> BackendError
     )
 
 
-def _constant(x: Any, backend: Backend) -> Any:
-    """A non-tensor input: Python numbers and None as they are, arrays and lists on ``backend``."""
+def _constant(op: type[Function], x: Any, tensors: list[TensorBase]) -> Any:
+    """A non-tensor input: Python numbers and None as they are, arrays and lists on the tensors' backend
+    (an array of another float dtype than the tensors' is refused)."""
     if x is None or type(x) in _PLAIN_NUMBERS:
         return x
     if is_host_scalar(x) or (is_host_array(x) and x.ndim == 0):
@@ -184,21 +189,12 @@ def _constant(x: Any, backend: Backend) -> Any:
         return x.item()
     if isinstance(x, numbers.Number):
         return x
-    return as_array(x, backend, None)
+    array = as_array(x, tensors[0].backend, None)
+    _check_floats(op, [array, *(t.data for t in tensors)], tensors[0].backend.xp)
+    return array
 
 
 _PLAIN_NUMBERS = (float, int, bool)  # constants that need no conversion (checked first: it is quick)
-
-
-def _check_one_float_dtype(op: type[Function], arrays: list[Any], xp: Any) -> None:
-    """Raise ``TypeError`` when the inputs hold two floating dtypes (no silent float64 results)."""
-    first = None
-    for a in arrays:  # a plain loop: this runs for every op with two or more inputs
-        dtype = getattr(a, "dtype", first)  # Python numbers have none: they take the tensors' dtype
-        if dtype is not first and first is not None:
-            return _check_floats(op, arrays, xp)
-        first = dtype
-    return None
 
 
 def _check_floats(op: type[Function], arrays: list[Any], xp: Any) -> None:
@@ -304,14 +300,10 @@ class TensorBase:
 
         ``grad`` is d loss / d self; it may be left out only when this tensor holds one element (a loss).
         """
-        data = self.data
-        usable = self.requires_grad and type(grad) is type(data)  # an array of our kind: check it is ours
-        if not (usable and (grad.shape, grad.dtype) == (data.shape, data.dtype)):
+        usable = self.requires_grad and type(grad) is type(self.data)  # an array of our kind: is it ours?
+        if not (usable and (grad.shape, grad.dtype) == (self.data.shape, self.data.dtype)):
             grad = self._output_gradient(grad)  # refuse, convert, or make the implicit ones
-        if self.node is not None:
-            autograd.backward(self, grad, retain_graph)
-        else:  # a leaf: d self / d self = 1
-            self.grad = self.backend.xp.asarray(grad, copy=True) if self.grad is None else self.grad + grad
+        autograd.backward(self, grad, retain_graph)  # a leaf just receives grad: d self / d self = 1
 
     def _output_gradient(self, grad: Any) -> Any:
         """``grad`` as an array of this tensor's backend, dtype and shape (ones for a one-element tensor)."""

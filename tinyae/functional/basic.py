@@ -22,17 +22,16 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx: Context, x: Any, weight: Any, bias: Any, transpose_weight: bool = False) -> Any:
-        xp = ctx.xp
         w = weight.T if transpose_weight else weight  # a view: (in, out) either way
         if w.ndim != 2 or x.shape[-1:] != w.shape[:1] or (bias is not None and bias.shape != w.shape[1:]):
             raise _linear_error(x, weight, w, bias)
-        rows = x if x.ndim == 2 else xp.reshape(x, (-1, w.shape[0]))  # batch axes folded: one GEMM
+        rows = x if x.ndim == 2 else ctx.xp.reshape(x, (-1, w.shape[0]))  # batch axes folded: one GEMM
         ctx.save(rows, weight)
         ctx.x_shape, ctx.transpose_weight = x.shape, transpose_weight
         y = rows @ w
         if bias is not None:
             y += bias  # in place: y is our own fresh array
-        return y if x.ndim == 2 else xp.reshape(y, (*x.shape[:-1], w.shape[1]))
+        return y if x.ndim == 2 else ctx.xp.reshape(y, (*x.shape[:-1], w.shape[1]))
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any, Any]:
