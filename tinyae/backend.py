@@ -116,8 +116,8 @@ class Backend:
 
         NumPy and CuPy write the result straight into ``out`` (``out=``).  The Array API has no ``out=``:
         there (the strict stand-in) the result is computed, then copied.  Optimizers use this to update
-        millions of parameters with preallocated buffers: fresh megabyte temporaries at every step made
-        glibc hand memory back to the system and fault it in again (1,500 page faults a step for W1).
+        millions of parameters with preallocated buffers: fresh megabyte temporaries at every step make the
+        C allocator hand memory back to the system and fault it in again (measured in benchmarks/README.md).
         """
         if self.writes_in_place:
             return getattr(self.module, function)(*args, out=out)

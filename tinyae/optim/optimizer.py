@@ -51,7 +51,7 @@ class Optimizer:
         """A work array shaped like ``p``, kept in ``state["_scratch"]`` from step to step (never saved).
 
         Updates write their intermediate results into it (:meth:`Backend.into`) instead of making fresh
-        arrays: for W1's 1.1M parameters fresh megabyte temporaries cost page faults at every step.
+        arrays: large fresh temporaries at every step are handed back to the system and faulted in again.
         """
         buffer = state.get("_scratch")
         if buffer is None or buffer.dtype != p.dtype or tuple(buffer.shape) != p.shape:
