@@ -5,11 +5,7 @@ than the expected data (tracemalloc here; a hard address space limit in a child 
 from __future__ import annotations
 
 import gzip
-import os
 import struct
-import subprocess
-import sys
-import textwrap
 import tracemalloc
 from pathlib import Path
 
@@ -18,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.memory_limit import HAS_RLIMIT, run_limited
 from tinyae.data import DatasetError, read_idx
 
 IMAGES = np.random.default_rng(0).integers(0, 256, (20, 28, 28), dtype=np.uint8)
@@ -100,29 +97,22 @@ def test_a_bit_flip_in_a_gzip_idx_file_never_gives_wrong_pixels(
     read_checked(path, (20, 28, 28))
 
 
-CHILD = textwrap.dedent(
-    """
-    import resource, sys
-    from tinyae.data import DatasetError, read_idx
-
-    def vm_size():
-        with open("/proc/self/status") as f:
-            return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
-
-    limit = vm_size() + (64 << 20)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    for path in sys.argv[1:]:
-        try:
-            read_idx(path, what="pixel data", shape=(60000, 28, 28))
-        except DatasetError as error:
-            print("refused", str(error).split(": ", 1)[1].split(";")[0])
-        else:
-            print("loaded")
-    """
-)
+CHILD_IMPORTS = """
+import sys
+from tinyae.data import DatasetError, read_idx
+"""
+CHILD = """
+for path in sys.argv[1:]:
+    try:
+        read_idx(path, what="pixel data", shape=(60000, 28, 28))
+    except DatasetError as error:
+        print("refused", str(error).split(": ", 1)[1].split(";")[0])
+    else:
+        print("loaded")
+"""
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux /proc and RLIMIT_AS")
+@pytest.mark.skipif(not HAS_RLIMIT, reason="needs Linux /proc and RLIMIT_AS")
 def test_forged_counts_under_a_memory_limit(tmp_path: Path) -> None:
     # 3,000,000 images claimed (2.35 GB), about 20 MB of zeros really there: raw and gzip
     head = bytes([0, 0, 8, 3]) + struct.pack(">3I", 3_000_000, 28, 28)
@@ -133,13 +123,6 @@ def test_forged_counts_under_a_memory_limit(tmp_path: Path) -> None:
         out.write(head)
         for _ in range(20):
             out.write(bytes(1 << 20))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OPENBLAS_NUM_THREADS": "1"}
-    result = subprocess.run(
-        [sys.executable, "-c", CHILD, str(raw), str(packed)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    result = run_limited(CHILD_IMPORTS, CHILD, [str(raw), str(packed)])
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.splitlines() == ["refused header field 'count' is 3000000, expected 60000"] * 2

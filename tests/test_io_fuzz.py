@@ -8,9 +8,6 @@ from __future__ import annotations
 import json
 import os
 import struct
-import subprocess
-import sys
-import textwrap
 import tracemalloc
 from pathlib import Path
 
@@ -20,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinyae
+from tests.memory_limit import HAS_RLIMIT, run_limited
 from tests.test_train_standins import TinyAE
 from tinyae import io, optim
 from tinyae.io import CheckpointError
@@ -142,33 +140,25 @@ def test_forged_array_sizes_are_refused_without_allocating(
 
 # --- a hard memory limit: a child process with RLIMIT_AS ---------------------------------------------------
 
-CHILD = textwrap.dedent(
-    """
-    import resource, sys
-    import tinyae
-    from tests.test_train_standins import TinyAE  # registers the class
-    from tinyae import io
-    from tinyae.io import CheckpointError
-
-    def vm_size():
-        with open("/proc/self/status") as f:
-            return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
-
-    # the process as it is, plus 64 MB: far less than any forged size, far more than any file here
-    limit = vm_size() + (64 << 20)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    for path in sys.argv[1:]:
-        try:
-            io.load(path)
-        except CheckpointError as error:
-            print("refused", path, str(error)[:60].replace("\\n", " "))
-        else:
-            print("loaded", path)
-    """
-)
+CHILD_IMPORTS = """
+import sys
+import tinyae
+from tests.test_train_standins import TinyAE  # registers the class
+from tinyae import io
+from tinyae.io import CheckpointError
+"""
+CHILD = """
+for path in sys.argv[1:]:
+    try:
+        io.load(path)
+    except CheckpointError as error:
+        print("refused", path, str(error)[:60].replace("\\n", " "))
+    else:
+        print("loaded", path)
+"""
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux /proc and RLIMIT_AS")
+@pytest.mark.skipif(not HAS_RLIMIT, reason="needs Linux /proc and RLIMIT_AS")
 def test_forged_sizes_under_a_memory_limit(
     original: tuple[bytes, dict[str, np.ndarray]], tmp_path: Path
 ) -> None:
@@ -195,10 +185,7 @@ def test_forged_sizes_under_a_memory_limit(
     # and the genuine file, which must load under the same limit
     files.append(tmp_path / "genuine.safetensors")
     files[-1].write_bytes(data)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OPENBLAS_NUM_THREADS": "1"}
-    result = subprocess.run(
-        [sys.executable, "-c", CHILD, *map(str, files)], capture_output=True, text=True, env=env, timeout=120
-    )
+    result = run_limited(CHILD_IMPORTS, CHILD, [str(f) for f in files])
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.splitlines()
     assert [line.split()[0] for line in lines] == ["refused", "refused", "refused", "loaded"], lines

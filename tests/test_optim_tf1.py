@@ -11,28 +11,10 @@ import numpy as np
 import pytest
 
 import tinyae
+from tests.test_optim_rules import G1, G2, P0, assert_close, two_steps
 from tinyae import optim
 
-P0 = [1.0, -2.0]
-G1 = [0.5, -0.25]
-G2 = [-1.0, 0.5]
 TF1_RMSPROP = {"alpha": 0.9, "eps": 1e-10, "initial_accumulator_value": 1.0, "eps_inside_sqrt": True}
-
-
-def two_steps(opt_class: type[optim.Optimizer], **hyper: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The parameter after a step with gradient G1 and after a second step with gradient G2."""
-    p = tinyae.tensor(P0, dtype="float64", requires_grad=True)
-    opt = opt_class([p], **hyper)
-    after = []
-    for g in (G1, G2):
-        p.grad = p.backend.asarray(g, dtype="float64")
-        opt.step()
-        after.append(p.numpy().copy())
-    return after[0], after[1]
-
-
-def assert_close(actual: np.ndarray, expected: list[float]) -> None:
-    np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-15)
 
 
 def test_tf1_rmsprop_steps(backend: tinyae.Backend) -> None:
