@@ -88,6 +88,37 @@ def bce_with_logits(z: np.ndarray, x: np.ndarray) -> tuple[float, np.ndarray]:
     return loss, grad
 
 
+LOG_FLOOR = -100.0  # PyTorch's BCELoss clamps each log here
+SLOPE_FLOOR = 1e-12  # ... and divides by max(p (1 - p), 1e-12) in its backward
+
+
+def clamped_log(p: np.ndarray) -> np.ndarray:
+    """``max(log p, -100)`` for p in [0, 1]; p is first raised to the smallest subnormal number, whose
+    log lies below -100, so that log 0 (a warning) is never taken."""
+    floor = np.full(p.shape[-1:], np.finfo(p.dtype).smallest_subnormal, dtype=p.dtype)
+    out = np.maximum(p, floor)
+    np.log(out, out=out)
+    return np.maximum(out, np.full(p.shape[-1:], LOG_FLOOR, dtype=p.dtype), out=out)
+
+
+def bce_on_probabilities(p: np.ndarray, x: np.ndarray) -> tuple[float, np.ndarray]:
+    """Cross-entropy of probabilities p against x, summed over pixels and averaged over the batch, with
+    PyTorch's BCELoss semantics: ``-(x log p + (1 - x) log(1 - p))``, logs clamped at -100; gradient in p
+    ``(p - x) / max(p (1 - p), 1e-12) / n``."""
+    n = p.shape[0]
+    q = 1 - p
+    log_q = clamped_log(q)
+    diff = clamped_log(p)
+    diff -= log_q  # x log p + (1 - x) log q = log q + x (log p - log q)
+    loss = -(float(log_q.sum()) + float(np.vdot(x, diff))) / n
+    q *= p
+    np.maximum(q, np.full(p.shape[-1:], SLOPE_FLOOR, dtype=p.dtype), out=q)
+    grad = p - x
+    grad /= q
+    grad *= 1.0 / n
+    return loss, grad
+
+
 # --- reconstruction losses of the sigmoid output y: (loss, d loss / d y) ----------------------------------
 
 
@@ -299,10 +330,13 @@ def mlp_autoencoder(workload: Workload, weights: dict[str, np.ndarray]) -> tuple
 
 
 def tied_autoencoder(workload: Workload, weights: dict[str, np.ndarray]) -> tuple[list[np.ndarray], Step]:
-    """W2: ``h = sigmoid(x W + b)``, logits ``z = h W^T + c``, cross-entropy from the logits, SGD."""
+    """W2: ``h = sigmoid(x W + b)``, logits ``z = h W^T + c``, cross-entropy from the logits, SGD;
+    W2p: the same with ``p = sigmoid(z)`` and the cross-entropy of the probabilities p."""
     params, _ = _copies(workload, weights)
     W, b, c = params
     optimizer = OPTIMIZERS[workload.optimizer](params, workload.lr)
+
+    probabilities = workload.loss == "bce_probs"
 
     def step(x: np.ndarray, eps: np.ndarray | None = None) -> float:
         a = x @ W
@@ -310,7 +344,12 @@ def tied_autoencoder(workload: Workload, weights: dict[str, np.ndarray]) -> tupl
         h = sigmoid(a)
         z = h @ W.T
         z += c
-        loss, gz = bce_with_logits(z, x)
+        if probabilities:  # W2p: the sigmoid, then the cross-entropy of the probabilities
+            p = sigmoid(z)
+            loss, gz = bce_on_probabilities(p, x)
+            sigmoid_backward_(gz, p)
+        else:
+            loss, gz = bce_with_logits(z, x)
         gc = gz.sum(axis=0)
         ga = sigmoid_backward_(gz @ W, h)
         gW = x.T @ ga  # the encoder's use of W ...
@@ -389,6 +428,6 @@ BUILDERS: dict[str, Callable[..., tuple[list[np.ndarray], Step]]] = {
 
 
 def build(key: str, weights: dict[str, np.ndarray]) -> tuple[list[np.ndarray], Step]:
-    """``(params, step)`` of workload ``key`` ("W1" ... "W5") from the host starting ``weights``."""
+    """``(params, step)`` of workload ``key`` ("W1" ... "W5", "W2p") from the host starting ``weights``."""
     workload = WORKLOADS[key]
     return BUILDERS[workload.kind](workload, weights)

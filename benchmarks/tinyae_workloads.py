@@ -105,7 +105,18 @@ def w1_autoencoder(weights: Weights, backend: Any = None) -> tuple[list[nn.Param
 def w2_tied_autoencoder(weights: Weights, backend: Any = None) -> tuple[list[nn.Parameter], Step]:
     """W2: tied AE 784-500: ``h = sigmoid(x W + b)``, logits ``h W^T + c``, cross-entropy summed over the
     pixels and averaged over the batch (from the logits), SGD lr 0.1."""
-    workload = WORKLOADS["W2"]
+    return _tied_autoencoder("W2", weights, backend)
+
+
+def w2p_tied_autoencoder(weights: Weights, backend: Any = None) -> tuple[list[nn.Parameter], Step]:
+    """W2p: W2 as the Theano post writes it: ``sigmoid(h W^T + c)``, then ``binary_cross_entropy`` of the
+    probabilities (summed over the pixels, averaged over the batch)."""
+    return _tied_autoencoder("W2p", weights, backend)
+
+
+def _tied_autoencoder(key: str, weights: Weights, backend: Any) -> tuple[list[nn.Parameter], Step]:
+    workload = WORKLOADS[key]
+    probabilities = workload.loss == "bce_probs"
     target = tinyae.get_backend(backend)
     dtype = _dtype(weights)
     encoder = nn.Linear(784, 500, dtype=dtype, backend=target)
@@ -117,7 +128,10 @@ def w2_tied_autoencoder(weights: Weights, backend: Any = None) -> tuple[list[nn.
         opt.zero_grad()
         h = F.sigmoid(encoder(x))
         logits = F.linear(h, encoder.weight.T, decoder_bias)
-        loss = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
+        if probabilities:
+            loss = F.binary_cross_entropy(F.sigmoid(logits), x, reduction="sum") / x.shape[0]
+        else:
+            loss = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
         loss.backward()
         opt.step()
         return loss
@@ -176,6 +190,7 @@ def w5_vae(weights: Weights, backend: Any = None) -> tuple[list[nn.Parameter], S
 BUILDERS: dict[str, Callable[[Weights, Any], tuple[list[nn.Parameter], Step]]] = {
     "W1": w1_autoencoder,
     "W2": w2_tied_autoencoder,
+    "W2p": w2p_tied_autoencoder,
     "W3": w3_batchnorm_autoencoder,
     "W4": w4_stacked_autoencoder,
     "W5": w5_vae,

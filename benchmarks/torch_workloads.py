@@ -116,12 +116,16 @@ def _tied(workload: Workload, weights: Weights) -> tuple[list[torch.Tensor], Ste
     pairs = [(W, False), (b, False), (c, False)]
     params = _load(pairs, workload, weights)
     opt = _optimizer(workload, params)
+    probabilities = workload.loss == "bce_probs"
 
     def step(x: torch.Tensor, eps: Any = None) -> torch.Tensor:
         opt.zero_grad()
         h = torch.sigmoid(torch.addmm(b, x, W))
         logits = torch.addmm(c, h, W.t())
-        loss = TF.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
+        if probabilities:  # W2p: sigmoid, then the cross-entropy of the probabilities
+            loss = TF.binary_cross_entropy(torch.sigmoid(logits), x, reduction="sum") / x.shape[0]
+        else:
+            loss = TF.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
         loss.backward()
         opt.step()
         return loss.detach()

@@ -119,34 +119,55 @@ def l2_loss(x: Tensor) -> Tensor:
 class BinaryCrossEntropy(Function):
     """``-(y log p + (1 - y) log(1 - p))`` with each log clamped at -100 (so p in {0, 1} stays finite).
 
-    d/dp = -y/p + (1 - y)/(1 - p), where each term counts only while its log is above the clamp;
+    d/dp = -y/p + (1 - y)/(1 - p) = (p - y) / (p (1 - p)), with the denominator kept at least 1e-12 as
+    PyTorch's BCELoss does: one formula, finite at p in {0, 1}, and no per-element branch.
     d/dy = log(1 - p) - log p (clamped logs).
     """
+
+    fresh_gradients = True  # (p - y) / ... and the difference of the logs: new arrays
 
     @staticmethod
     def forward(ctx: Context, p: Any, y: Any, reduction: str) -> Any:
         _same_shape("binary_cross_entropy", p, y)
         xp = ctx.xp
-        log_p, log_q = _clamped_log(xp, p), _clamped_log(xp, 1 - p)
-        ctx.save(p, y, log_p, log_q)
-        return _reduced(ctx, -(y * log_p + (1 - y) * log_q), reduction)
+        q = 1 - p
+        log_p, log_q = clamped_log(xp, p), clamped_log(xp, q)
+        ctx.save(p, q, y, log_p, log_q)
+        # -(y log p + (1 - y) log q) = -(log q + y (log p - log q)): one product instead of two
+        diff = log_p - log_q
+        if reduction == "none":
+            return _reduced(ctx, -(log_q + y * diff), reduction)
+        ctx.reduction, ctx.count = reduction, p.size
+        total = -(xp.sum(log_q) + xp.vecdot(xp.reshape(y, (-1,)), xp.reshape(diff, (-1,))))
+        return total if reduction == "sum" else total / p.size
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
         xp = ctx.xp
-        p, y, log_p, log_q = ctx.saved
-        live_p, live_q = log_p > LOG_FLOOR, log_q > LOG_FLOOR
-        # divide only where the log was not clamped; elsewhere the derivative is 0 and 1/0 is never formed
-        d_p = xp.where(live_q, (1 - y) / xp.where(live_q, 1 - p, 1), 0) - xp.where(
-            live_p, y / xp.where(live_p, p, 1), 0
-        )
+        p, q, y, log_p, log_q = ctx.saved
         g = _term_grad(ctx, grad)
-        return g * d_p, (g * (log_q - log_p) if ctx.needs_input_grad[1] else None)
+        slope = p * q
+        slope = xp.maximum(slope, xp.full(slope.shape[-1:], BCE_SLOPE_FLOOR, dtype=slope.dtype))
+        d_p = p - y
+        d_p *= g
+        d_p /= slope
+        return d_p, (g * (log_q - log_p) if ctx.needs_input_grad[1] else None)
 
 
-def _clamped_log(xp: Any, p: Any) -> Any:
-    positive = p > 0
-    return xp.maximum(xp.where(positive, xp.log(xp.where(positive, p, 1)), LOG_FLOOR), LOG_FLOOR)
+BCE_SLOPE_FLOOR = 1e-12  # PyTorch's BCELoss backward divides by max(p (1 - p), 1e-12)
+
+
+def clamped_log(xp: Any, p: Any) -> Any:
+    """``max(log p, -100)`` for p in [0, 1], with no log of 0 (which would warn) and no per-element branch.
+
+    p is first raised to the dtype's smallest subnormal number (``smallest_normal * eps``), whose log
+    (-103 in float32, -744 in float64) lies below the clamp; a device that flushes subnormals to 0 gives
+    log 0 = -inf there, which the clamp also turns into -100.
+    """
+    info = xp.finfo(p.dtype)
+    floor = float(info.smallest_normal) * float(info.eps)
+    logs = xp.log(xp.maximum(p, xp.full(p.shape[-1:], floor, dtype=p.dtype)))
+    return xp.maximum(logs, xp.full(p.shape[-1:], LOG_FLOOR, dtype=p.dtype))
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
