@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from tinyae.functional.activations import clamp_min_zero, exp_neg_abs, stable_log_softmax, stable_sigmoid
+from tinyae.backend import is_host_array
 from tinyae.tensor import Context, Function, OpError, Tensor
 
 __all__ = [
@@ -215,23 +216,48 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, reduction: s
 class GaussianKL(Function):
     """Per-sample KL(N(mu, e^log_var) || N(0, 1)) = 0.5 * sum(mu^2 + e^log_var - 1 - log_var), last axis.
 
-    ``expm1(v) - v`` computes ``e^v - 1 - v`` without the cancellation near v = 0.
+    ``expm1(v) - v`` computes ``e^v - 1 - v`` without the cancellation near v = 0.  Each term is halved
+    before it can overflow (:func:`half_expm1`), so the KL is finite wherever it is finite in the dtype.
     d/dmu = mu, d/dlog_var = 0.5 * expm1(log_var).
     """
+
+    fresh_gradients = True  # products with the output gradient
 
     @staticmethod
     def forward(ctx: Context, mu: Any, log_var: Any) -> Any:
         _same_shape("gaussian_kl", mu, log_var)
         xp = ctx.xp
-        em1 = xp.expm1(log_var)
-        ctx.save(mu, em1)
-        return 0.5 * xp.sum(mu * mu + (em1 - log_var), axis=-1)
+        half_em1 = half_expm1(xp, log_var)
+        ctx.save(mu, half_em1)
+        scaled_mu = mu * HALF_SQRT  # 0.5 mu^2 as (mu / sqrt 2)^2: no overflow while the half is finite
+        terms = scaled_mu * scaled_mu
+        terms += half_em1 - 0.5 * log_var
+        return xp.sum(terms, axis=-1)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
-        mu, em1 = ctx.saved
+        mu, half_em1 = ctx.saved
         g = ctx.xp.expand_dims(grad, axis=-1)
-        return g * mu, 0.5 * g * em1
+        return g * mu, g * half_em1
+
+
+HALF_SQRT = 0.5**0.5
+EXP_SPLIT = 64.0  # e^64 is far from overflow in float32 (about 6e27 against 3.4e38)
+
+
+def half_expm1(xp: Any, v: Any) -> Any:
+    """``0.5 * (e^v - 1)``, finite for every v where the result is (up to v = 89.4 in float32).
+
+    Written as ``0.5 expm1(min(v, 64)) * e^(max(v, 64) - 64)``: exact below 64, and above it the two
+    factors stay finite where ``expm1(v)`` alone would overflow (from v = 88.7 in float32); no branch.
+    """
+    split = xp.full(v.shape[-1:], EXP_SPLIT, dtype=v.dtype)
+    low = xp.expm1(xp.minimum(v, split))
+    low *= 0.5
+    high = xp.maximum(v, split)
+    high -= EXP_SPLIT
+    low *= xp.exp(high)
+    return low
 
 
 def gaussian_kl(mu: Tensor, log_var: Tensor, reduction: str = "mean") -> Tensor:
@@ -246,15 +272,19 @@ def gaussian_kl(mu: Tensor, log_var: Tensor, reduction: str = "mean") -> Tensor:
 class SparsityKL(Function):
     """``rho log(rho / q) + (1 - rho) log((1 - rho) / (1 - q))`` per hidden unit, q the mean activation.
 
-    d/dq = -rho/q + (1 - rho)/(1 - q).  q is clipped into [eps, 1 - eps] (eps the dtype's machine
-    epsilon) so that a dead or saturated unit costs a large finite penalty instead of infinity.
+    d/dq = -rho/q + (1 - rho)/(1 - q).  q is kept inside [eps, 1 - eps] (eps the dtype's machine
+    epsilon) so that a dead or saturated unit costs a large finite penalty instead of infinity; the
+    bounds are a maximum and a minimum against rows, not a clip (which some namespaces build from masks).
     """
+
+    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, q: Any, rho: float) -> Any:
         xp = ctx.xp
         eps = float(xp.finfo(q.dtype).eps)
-        q = xp.clip(q, eps, 1 - eps)
+        row = q.shape[-1:]
+        q = xp.minimum(xp.maximum(q, xp.full(row, eps, dtype=q.dtype)), xp.full(row, 1 - eps, dtype=q.dtype))
         ctx.save(q)
         ctx.rho = rho
         return rho * xp.log(rho / q) + (1 - rho) * xp.log((1 - rho) / (1 - q))
@@ -281,8 +311,12 @@ class CrossEntropy(Function):
     """Per-sample ``-log softmax(logits)[label]``; d/dlogits = softmax(logits) - onehot(label).
 
     The labels are turned into a one-hot mask by comparison with ``arange(classes)``: no scatter or
-    fancy indexing, which the Array API (and so CuPy code written against it) does not promise.
+    fancy indexing, which the Array API (and so CuPy code written against it) does not promise.  A label
+    outside [0, classes) matches no class; its sample's loss is NaN (found on the device, where reading
+    the labels back to check them would make every step wait for the GPU).
     """
+
+    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, logits: Any, labels: Any) -> Any:
@@ -290,7 +324,9 @@ class CrossEntropy(Function):
         onehot = _one_hot(xp, logits, labels)
         log_probs = stable_log_softmax(xp, logits, axis=-1)
         ctx.save(log_probs, onehot)
-        return -xp.sum(onehot * log_probs, axis=-1)
+        picked = xp.sum(onehot * log_probs, axis=-1)
+        matched = xp.sum(onehot, axis=-1) > 0
+        return xp.where(matched, -picked, xp.full(picked.shape, float("nan"), dtype=picked.dtype))
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, None]:
@@ -308,12 +344,22 @@ def _one_hot(xp: Any, logits: Any, labels: Any) -> Any:
     if not xp.isdtype(labels.dtype, "integral"):
         raise OpError(f"cross_entropy needs integer class labels, got dtype {labels.dtype}")
     classes = logits.shape[1]
-    if bool(xp.any((labels < 0) | (labels >= classes))):
-        raise OpError(f"cross_entropy: labels must lie in [0, {classes}) for {classes} classes")
     hits = xp.expand_dims(labels, axis=-1) == xp.arange(classes, dtype=labels.dtype)
     return xp.astype(hits, logits.dtype)
 
 
+def _check_host_labels(labels: Any, classes: int) -> None:
+    """Labels given as a host (NumPy) array are checked where they are: no device value is read."""
+    if is_host_array(labels) and labels.size and labels.dtype.kind in "iu":
+        if int(labels.min()) < 0 or int(labels.max()) >= classes:
+            raise OpError(f"cross_entropy: labels must lie in [0, {classes}) for {classes} classes")
+
+
 def cross_entropy(logits: Tensor, labels: Tensor | Any, reduction: str = "mean") -> Tensor:
-    """Softmax cross-entropy of (batch, classes) logits against integer class labels of shape (batch,)."""
+    """Softmax cross-entropy of (batch, classes) logits against integer class labels of shape (batch,).
+
+    Host labels outside [0, classes) raise :class:`OpError`; device labels outside it give a NaN loss.
+    """
+    if logits.ndim == 2:
+        _check_host_labels(labels, logits.shape[1])
     return _reduce(CrossEntropy.apply(logits, labels), reduction)
