@@ -194,6 +194,7 @@ def workload_keys(keys: list[str], loss_form: str) -> list[str]:
             chosen.append(variant)
     return list(dict.fromkeys(chosen))  # the VAE's reparameterisation noise is (batch, 20)
 
+
 # hyperparameters shared by every system (PyTorch's defaults, which tinyae's optimizers also use)
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8

@@ -176,7 +176,9 @@ def test_kl_sparsity_at_dead_and_saturated_units(backend: tinyae.Backend, dtype:
     values = penalty.numpy()
     assert np.isfinite(values).all() and np.isfinite(backend.to_numpy(q.grad)).all()
     np.testing.assert_array_equal(values[0], values[2])  # below 0 counts as the bound eps
-    np.testing.assert_allclose(values[4], 0.05 * math.log(0.05 / 0.3) + 0.95 * math.log(0.95 / 0.7), rtol=1e-5)
+    np.testing.assert_allclose(
+        values[4], 0.05 * math.log(0.05 / 0.3) + 0.95 * math.log(0.95 / 0.7), rtol=1e-5
+    )
 
 
 def test_cross_entropy_device_labels_out_of_range_give_nan_without_a_host_read(

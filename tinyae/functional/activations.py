@@ -59,6 +59,8 @@ class Sigmoid(Function):
     (for W4, four sigmoid layers at batch 256, that was 2-11% of a step, by how the run was timed).
     """
 
+    fresh_gradients = True  # backward returns only arrays it makes
+
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
         xp = ctx.xp
@@ -79,6 +81,8 @@ class Sigmoid(Function):
 class Tanh(Function):
     """``y = tanh x``; dy/dx = 1 - y^2."""
 
+    fresh_gradients = True  # backward returns only arrays it makes
+
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
         y = ctx.xp.tanh(x)
@@ -94,6 +98,8 @@ class Tanh(Function):
 class ReLU(Function):
     """``y = max(x, 0)``; dy/dx = 1 where x > 0, else 0 (relu'(0) = 0, as in PyTorch)."""
 
+    fresh_gradients = True  # backward returns only arrays it makes
+
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
         xp = ctx.xp
@@ -108,6 +114,8 @@ class ReLU(Function):
 
 class LeakyReLU(Function):
     """``y = x`` where x > 0, else ``slope * x``; dy/dx = 1 or ``slope`` (``slope`` at 0)."""
+
+    fresh_gradients = True  # backward returns only arrays it makes
 
     @staticmethod
     def forward(ctx: Context, x: Any, slope: float) -> Any:
@@ -125,6 +133,8 @@ class LeakyReLU(Function):
 class Softplus(Function):
     """``y = log(1 + e^x)`` as ``max(x, 0) + log1p(e^-|x|)`` (no overflow); dy/dx = sigmoid(x)."""
 
+    fresh_gradients = True  # backward returns only arrays it makes
+
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
         xp = ctx.xp
@@ -140,6 +150,8 @@ class Softplus(Function):
 
 class LogSigmoid(Function):
     """``y = log sigmoid(x)`` as ``min(x, 0) - log1p(e^-|x|)``; dy/dx = 1 - sigmoid(x) = sigmoid(-x)."""
+
+    fresh_gradients = True  # backward returns only arrays it makes
 
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
@@ -166,6 +178,8 @@ def stable_log_softmax(xp: Any, x: Any, axis: int) -> Any:
 class LogSoftmax(Function):
     """``y_i = x_i - log sum_j e^x_j`` along ``axis``; dx = g - softmax * sum(g)."""
 
+    fresh_gradients = True  # backward returns only arrays it makes
+
     @staticmethod
     def forward(ctx: Context, x: Any, axis: int) -> Any:
         y = stable_log_softmax(ctx.xp, x, axis)
@@ -183,6 +197,8 @@ class LogSoftmax(Function):
 class Softmax(Function):
     """``y_i = e^x_i / sum_j e^x_j`` along ``axis``; dx = y * (g - sum(g * y))."""
 
+    fresh_gradients = True  # backward returns only arrays it makes
+
     @staticmethod
     def forward(ctx: Context, x: Any, axis: int) -> Any:
         y = ctx.xp.exp(stable_log_softmax(ctx.xp, x, axis))
@@ -197,7 +213,12 @@ class Softmax(Function):
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    """Elementwise logistic function ``1 / (1 + e^-x)``, in (0, 1); stable for any finite x."""
+    """Elementwise logistic function ``1 / (1 + e^-x)``, in (0, 1); stable for any finite x.
+
+    >>> import tinyae, tinyae.functional as F
+    >>> F.sigmoid(tinyae.tensor([0.0, 100.0])).numpy()
+    array([0.5, 1. ], dtype=float32)
+    """
     return Sigmoid.apply(x)
 
 
@@ -217,7 +238,12 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 
 def softplus(x: Tensor) -> Tensor:
-    """Elementwise ``log(1 + e^x)``, a smooth ReLU; its derivative is ``sigmoid(x)``."""
+    """Elementwise ``log(1 + e^x)``, a smooth ReLU; its derivative is ``sigmoid(x)``.
+
+    >>> import tinyae, tinyae.functional as F
+    >>> F.softplus(tinyae.tensor([-1000.0, 0.0, 1000.0])).numpy()  # no overflow at either end
+    array([0.000000e+00, 6.931472e-01, 1.000000e+03], dtype=float32)
+    """
     return Softplus.apply(x)
 
 

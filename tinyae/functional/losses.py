@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinyae.functional.activations import clamp_min_zero, exp_neg_abs, stable_log_softmax, stable_sigmoid
 from tinyae.backend import is_host_array
+from tinyae.functional.activations import clamp_min_zero, exp_neg_abs, stable_log_softmax, stable_sigmoid
 from tinyae.tensor import Context, Function, OpError, Tensor
 
 __all__ = [
@@ -75,6 +75,8 @@ def _same_shape(name: str, a: Any, b: Any) -> None:
 class SquaredError(Function):
     """``(a - b)^2`` elementwise, reduced; d/da = 2 (a - b), d/db = -2 (a - b) (times the term gradient)."""
 
+    fresh_gradients = True  # backward returns only arrays it makes
+
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any, reduction: str) -> Any:
         _same_shape("mse_loss", a, b)
@@ -94,12 +96,19 @@ class SquaredError(Function):
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """Mean (or sum) of the squared differences ``(input - target)^2``; shapes must match."""
+    """Mean (or sum) of the squared differences ``(input - target)^2``; shapes must match.
+
+    >>> import tinyae, tinyae.functional as F
+    >>> F.mse_loss(tinyae.tensor([1.0, 3.0]), tinyae.tensor([0.0, 0.0])).item()
+    5.0
+    """
     return SquaredError.apply(input, target, reduction=_checked_reduction(reduction))
 
 
 class L2Loss(Function):
     """``0.5 * sum(x^2)``; d/dx = x."""
+
+    fresh_gradients = True  # backward returns only arrays it makes
 
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
@@ -176,6 +185,11 @@ def binary_cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean")
 
     Prefer :func:`binary_cross_entropy_with_logits` when you have the logits: it is exact where this
     one has to clamp.
+
+    >>> import tinyae, tinyae.functional as F
+    >>> p, y = tinyae.tensor([0.0, 0.5]), tinyae.tensor([1.0, 1.0])
+    >>> F.binary_cross_entropy(p, y, reduction="none").numpy()  # log 0 is clamped at -100
+    array([100.       ,   0.6931472], dtype=float32)
     """
     return BinaryCrossEntropy.apply(input, target, reduction=_checked_reduction(reduction))
 
@@ -185,6 +199,8 @@ class BinaryCrossEntropyWithLogits(Function):
 
     d/dx = sigmoid(x) - y, d/dy = -x (times the term gradient).
     """
+
+    fresh_gradients = True  # backward returns only arrays it makes
 
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any, reduction: str) -> Any:
@@ -265,6 +281,10 @@ def gaussian_kl(mu: Tensor, log_var: Tensor, reduction: str = "mean") -> Tensor:
 
     Shapes: mu and log_var (batch, latent).  ``reduction="mean"`` averages the per-sample KL over the
     batch, ``"sum"`` adds it up, ``"none"`` returns it per sample, shape (batch,).
+
+    >>> import tinyae, tinyae.functional as F
+    >>> F.gaussian_kl(tinyae.tensor([[0.0, 0.0]]), tinyae.tensor([[0.0, 0.0]])).item()  # N(0, 1) itself
+    0.0
     """
     return _reduce(GaussianKL.apply(mu, log_var), reduction)
 
@@ -350,9 +370,10 @@ def _one_hot(xp: Any, logits: Any, labels: Any) -> Any:
 
 def _check_host_labels(labels: Any, classes: int) -> None:
     """Labels given as a host (NumPy) array are checked where they are: no device value is read."""
-    if is_host_array(labels) and labels.size and labels.dtype.kind in "iu":
-        if int(labels.min()) < 0 or int(labels.max()) >= classes:
-            raise OpError(f"cross_entropy: labels must lie in [0, {classes}) for {classes} classes")
+    if not (is_host_array(labels) and labels.size and labels.dtype.kind in "iu"):
+        return
+    if int(labels.min()) < 0 or int(labels.max()) >= classes:
+        raise OpError(f"cross_entropy: labels must lie in [0, {classes}) for {classes} classes")
 
 
 def cross_entropy(logits: Tensor, labels: Tensor | Any, reduction: str = "mean") -> Tensor:

@@ -27,6 +27,8 @@ class BatchNorm(Function):
     Both: ``dgamma = sum(g * xhat)``, ``dbeta = sum(g)`` over the batch.
     """
 
+    fresh_gradients = True  # backward returns only arrays it makes
+
     @staticmethod
     def forward(
         ctx: Context,
