@@ -14,9 +14,11 @@ from __future__ import annotations
 import doctest
 import importlib
 import inspect
+import re
 import types
 import warnings
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -302,3 +304,16 @@ def test_module_without_examples_is_caught() -> None:
 
 
 SPECS_BY_NAME = {spec.name: spec for spec in SPECS}
+
+
+def test_adding_an_op_section_runs_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    """The code blocks of the last section of docs/autograd.md ("Adding an op") run, in order."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "autograd.md").read_text()
+    section = text.split("\n## Adding an op\n", 1)[1]
+    assert "\n## " not in section, "'Adding an op' must stay the last section of docs/autograd.md"
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 2
+    namespace: dict[str, Any] = {"__name__": "adding_an_op"}
+    for block in blocks:
+        exec(compile(block, "docs/autograd.md", "exec"), namespace)
+    assert capsys.readouterr().out.split() == ["[-1.e+00", "-1.e+00", "1.e+30]"]
