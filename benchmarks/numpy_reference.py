@@ -362,11 +362,13 @@ def tied_autoencoder(workload: Workload, weights: dict[str, np.ndarray]) -> tupl
 
 def vae(workload: Workload, weights: dict[str, np.ndarray], seed: int = 0) -> tuple[list[np.ndarray], Step]:
     """W5: encoder 784-400 (ReLU) to mu and log_var (400-20 each), ``z = mu + exp(log_var / 2) eps``,
-    decoder 20-400 (ReLU)-784 logits; loss = (sum of BCE + KL) averaged over the batch; Adam."""
+    decoder 20-400 (ReLU)-784 logits; loss = (sum of BCE + KL) averaged over the batch; Adam.
+    W5p: the same with the BCE of ``sigmoid(logits)``, the probabilities."""
     params, _ = _copies(workload, weights)
     We, be, Wm, bm, Wv, bv, Wd, bd, Wo, bo = params
     optimizer = OPTIMIZERS[workload.optimizer](params, workload.lr)
     rng = np.random.default_rng(seed)
+    probabilities = workload.loss.startswith("bce_probs")
 
     def step(x: np.ndarray, eps: np.ndarray | None = None) -> float:
         n = x.shape[0]
@@ -387,7 +389,12 @@ def vae(workload: Workload, weights: dict[str, np.ndarray], seed: int = 0) -> tu
         np.maximum(h2, 0, out=h2)
         logits = h2 @ Wo
         logits += bo
-        reconstruction, g = bce_with_logits(logits, x)
+        if probabilities:  # W5p: the sigmoid, then the cross-entropy of the probabilities
+            p = sigmoid(logits)
+            reconstruction, g = bce_on_probabilities(p, x)
+            sigmoid_backward_(g, p)
+        else:
+            reconstruction, g = bce_with_logits(logits, x)
         em1 = np.expm1(log_var)  # e^v - 1 - v without cancellation near v = 0
         kl_terms = mu * mu
         kl_terms += em1

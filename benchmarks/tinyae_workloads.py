@@ -158,7 +158,17 @@ def w4_stacked_autoencoder(weights: Weights, backend: Any = None) -> tuple[list[
 def w5_vae(weights: Weights, backend: Any = None) -> tuple[list[nn.Parameter], Step]:
     """W5: VAE 784-400-20, decoder 20-400-784 (ReLU), BCE from the logits summed over the pixels plus the
     Gaussian KL, averaged over the batch, Adam."""
-    workload = WORKLOADS["W5"]
+    return _vae(WORKLOADS["W5"], weights, backend)
+
+
+def w5p_vae(weights: Weights, backend: Any = None) -> tuple[list[nn.Parameter], Step]:
+    """W5p: W5 with a sigmoid output and ``binary_cross_entropy`` of the probabilities (as PyTorch's VAE
+    example writes it)."""
+    return _vae(WORKLOADS["W5p"], weights, backend)
+
+
+def _vae(workload: Workload, weights: Weights, backend: Any) -> tuple[list[nn.Parameter], Step]:
+    probabilities = workload.loss.startswith("bce_probs")
     target = tinyae.get_backend(backend)
     dtype = _dtype(weights)
 
@@ -178,7 +188,10 @@ def w5_vae(weights: Weights, backend: Any = None) -> tuple[list[nn.Parameter], S
         if eps is None:
             eps = target.random.normal(mu.shape, mu.dtype)
         logits = decoder(F.reparameterize(mu, log_var, eps))
-        reconstruction = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
+        if probabilities:
+            reconstruction = F.binary_cross_entropy(F.sigmoid(logits), x, reduction="sum") / x.shape[0]
+        else:
+            reconstruction = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
         loss = reconstruction + F.gaussian_kl(mu, log_var)
         loss.backward()
         opt.step()
@@ -194,6 +207,7 @@ BUILDERS: dict[str, Callable[[Weights, Any], tuple[list[nn.Parameter], Step]]] =
     "W3": w3_batchnorm_autoencoder,
     "W4": w4_stacked_autoencoder,
     "W5": w5_vae,
+    "W5p": w5p_vae,
 }
 
 

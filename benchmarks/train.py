@@ -8,9 +8,10 @@ The workloads (``workloads.py``), float32, 60,000 samples per epoch by default:
     W4  stacked AE 784-256-128-256-784, sigmoid everywhere, MSE, RMSprop 0.02, batch 256
     W5  VAE 784-400-20 + decoder 20-400-784, BCE + KL, Adam, batch 128
     W2p W2 with a sigmoid output and ``binary_cross_entropy`` of the probabilities (the Theano post's form)
+    W5p W5 likewise (the form of PyTorch's VAE example)
 
-``--loss-form`` picks the form of the losses a source post also writes from probabilities: ``logits`` (W2),
-``probs`` (W2p) or ``both`` (the default: W2 and W2p).  W1, W3 and W4 already apply a sigmoid and then take
+``--loss-form`` picks the form of the losses a source also writes from probabilities: ``logits`` (W2,
+W5), ``probs`` (W2p, W5p) or ``both`` (the default: all four).  W1, W3 and W4 already apply a sigmoid and then take
 a loss of the probabilities (l2, the error norm, MSE).
 
 The systems: "numpy by hand" (``numpy_reference.py``: forward, backward and update written out), tinyae on
@@ -452,7 +453,7 @@ def main() -> int:
         "--loss-form",
         default="both",
         choices=LOSS_FORMS,
-        help="losses from the logits (W2), of the probabilities (W2p), or both (default)",
+        help="losses from the logits (W2, W5), of the probabilities (W2p, W5p), or both (default)",
     )
     parser.add_argument("--check-steps", type=int, default=None, help="updates before the loss check (50)")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even when installed")

@@ -62,7 +62,7 @@ class Workload:
     kind: str
     batch: int
     layers: tuple[Layer, ...]
-    loss: str  # "l2", "l2_norm", "mse", "bce" (from logits), "bce_probs" (of a sigmoid output) or "bce+kl"
+    loss: str  # "l2", "l2_norm", "mse", "bce" (from logits), "bce_probs" (of a sigmoid output), "bce+kl", ...
     optimizer: str  # "adam", "sgd" or "rmsprop"
     lr: float
 
@@ -169,14 +169,31 @@ WORKLOADS: dict[str, Workload] = {
             "adam",
             1e-3,
         ),
+        Workload(
+            "W5p",
+            "VAE 784-400-20 (+ decoder 20-400-784), sigmoid then BCE on probabilities + KL, Adam",
+            "vae",
+            128,
+            (
+                Layer("enc", 784, 400, "relu"),
+                Layer("mu", 400, 20, "none"),
+                Layer("log_var", 400, 20, "none"),
+                Layer("dec0", 20, 400, "relu"),
+                Layer("dec1", 400, 784, "sigmoid"),
+            ),
+            "bce_probs+kl",
+            "adam",
+            1e-3,
+        ),
     )
 }
 
-LATENT_NOISE_SHAPE = {"W5": 20}
+LATENT_NOISE_SHAPE = {"W5": 20, "W5p": 20}
 
 # the probability form of a workload whose loss the source posts also write from probabilities: the
-# Theano post behind tutorial 03 applies the sigmoid, then cross-entropy on the probabilities
-PROBABILITY_FORMS = {"W2": "W2p"}
+# Theano post behind tutorial 03 applies the sigmoid, then cross-entropy on the probabilities, and so does
+# PyTorch's VAE example (``F.binary_cross_entropy(recon_x, x, reduction="sum")`` after a sigmoid)
+PROBABILITY_FORMS = {"W2": "W2p", "W5": "W5p"}
 LOSS_FORMS = ("logits", "probs", "both")
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "W2p"]  # W2p: the default --loss-form both adds it
+WORKLOADS = ["W1", "W2", "W2p", "W3", "W4", "W5", "W5p"]  # W2p, W5p: the default --loss-form both
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # one BLAS/OpenMP thread: the tests check code paths, not speed, and a BLAS thread that waits for a busy
 # core on a shared 2-core machine can make a tiny run many times slower
