@@ -11,8 +11,8 @@ The workloads (``workloads.py``), float32, 60,000 samples per epoch by default:
     W5p W5 likewise (the form of PyTorch's VAE example)
 
 ``--loss-form`` picks the form of the losses a source also writes from probabilities: ``logits`` (W2,
-W5), ``probs`` (W2p, W5p) or ``both`` (the default: all four).  W1, W3 and W4 already apply a sigmoid and then take
-a loss of the probabilities (l2, the error norm, MSE).
+W5), ``probs`` (W2p, W5p) or ``both`` (the default: all four).  W1, W3 and W4 already apply a sigmoid
+and then take a loss of the probabilities (l2, the error norm, MSE).
 
 The systems: "numpy by hand" (``numpy_reference.py``: forward, backward and update written out), tinyae on
 each backend asked for (``tinyae_workloads.py``: nn layers, functional losses, optim), and PyTorch CPU eager
