@@ -57,7 +57,7 @@ class BatchNorm(Function):
             mean = xp.sum(x, axis=0) * (1.0 / n)
             centered = x - mean
             # var: the unbiased variance, which the running averages take, as PyTorch and Keras do
-            xhat, inv_std, var = _normalized(xp, x, mean, centered, n, eps)
+            xhat, inv_std, var = _normalized(xp, centered, n, eps)
             new_mean = (1 - momentum) * running_mean + momentum * mean
             new_var = (1 - momentum) * running_var + momentum * var
         else:
@@ -96,27 +96,28 @@ class BatchNorm(Function):
         return dx, dgamma, dbeta, None, None
 
 
-def _normalized(xp: Any, x: Any, mean: Any, centered: Any, n: int, eps: float) -> tuple[Any, Any, Any]:
+def _normalized(xp: Any, centered: Any, n: int, eps: float) -> tuple[Any, Any, Any]:
     """``xhat = centered / sqrt(var + eps)`` (in place), ``1 / sqrt(var + eps)`` and the unbiased variance.
 
     The squares are taken of the deviations divided by ``s``, each feature's largest deviation (at least
     1): with deviations near 1e20, squaring them first would overflow float32 and normalise to zeros.
-    So ``xhat = (centered / s) / sqrt(var / s^2 + eps / s^2)``, finite for any finite batch; the variance
+    So ``xhat = centered / (s sqrt(var / s^2 + eps / s^2))``, finite for any finite batch; the variance
     returned for the running average is kept below the dtype's largest number.
     """
-    ones = xp.ones(mean.shape, dtype=mean.dtype)
-    spread = xp.maximum(xp.max(x, axis=0) - mean, mean - xp.min(x, axis=0))
-    scale = xp.maximum(spread, ones)
+    scaled = xp.abs(centered)
+    ones = xp.ones(centered.shape[-1:], dtype=centered.dtype)
+    scale = xp.maximum(xp.max(scaled, axis=0), ones)
     inv_scale = 1 / scale
+    scaled *= inv_scale  # |deviation| / s, in [0, 1]: its square cannot overflow
+    scaled *= scaled
+    var_scaled = xp.sum(scaled, axis=0) * (1.0 / n)
+    inv_std = inv_scale / xp.sqrt(var_scaled + eps * (inv_scale * inv_scale))
     xhat = centered
-    xhat *= inv_scale
-    var_scaled = xp.sum(xhat * xhat, axis=0) * (1.0 / n)
-    inv_root = 1 / xp.sqrt(var_scaled + eps * (inv_scale * inv_scale))
-    xhat *= inv_root
-    info = xp.finfo(mean.dtype)
+    xhat *= inv_std
+    info = xp.finfo(centered.dtype)
     largest_std = float(info.max) ** 0.5 * 0.999  # margin: the running average adds two such numbers
     std = xp.minimum(scale * xp.sqrt(var_scaled * (n / (n - 1))), ones * largest_std)
-    return xhat, inv_scale * inv_root, std * std
+    return xhat, inv_std, std * std
 
 
 def batch_norm(
