@@ -119,6 +119,17 @@ def bce_on_probabilities(p: np.ndarray, x: np.ndarray) -> tuple[float, np.ndarra
     return loss, grad
 
 
+def cross_entropy_of_output(z: np.ndarray, x: np.ndarray, probabilities: bool) -> tuple[float, np.ndarray]:
+    """The cross-entropy of the output against x and its gradient in the logits z: from the logits (W2,
+    W5), or as the probability forms write it (W2p, W5p): ``p = sigmoid(z)``, the cross-entropy of p, and
+    back through the sigmoid."""
+    if not probabilities:
+        return bce_with_logits(z, x)
+    p = sigmoid(z)
+    loss, g = bce_on_probabilities(p, x)
+    return loss, sigmoid_backward_(g, p)
+
+
 # --- reconstruction losses of the sigmoid output y: (loss, d loss / d y) ----------------------------------
 
 
@@ -344,12 +355,7 @@ def tied_autoencoder(workload: Workload, weights: dict[str, np.ndarray]) -> tupl
         h = sigmoid(a)
         z = h @ W.T
         z += c
-        if probabilities:  # W2p: the sigmoid, then the cross-entropy of the probabilities
-            p = sigmoid(z)
-            loss, gz = bce_on_probabilities(p, x)
-            sigmoid_backward_(gz, p)
-        else:
-            loss, gz = bce_with_logits(z, x)
+        loss, gz = cross_entropy_of_output(z, x, probabilities)
         gc = gz.sum(axis=0)
         ga = sigmoid_backward_(gz @ W, h)
         gW = x.T @ ga  # the encoder's use of W ...
@@ -368,7 +374,7 @@ def vae(workload: Workload, weights: dict[str, np.ndarray], seed: int = 0) -> tu
     We, be, Wm, bm, Wv, bv, Wd, bd, Wo, bo = params
     optimizer = OPTIMIZERS[workload.optimizer](params, workload.lr)
     rng = np.random.default_rng(seed)
-    probabilities = workload.loss.startswith("bce_probs")
+    probabilities = workload.loss.startswith("bce_probs")  # W5p
 
     def step(x: np.ndarray, eps: np.ndarray | None = None) -> float:
         n = x.shape[0]
@@ -389,12 +395,7 @@ def vae(workload: Workload, weights: dict[str, np.ndarray], seed: int = 0) -> tu
         np.maximum(h2, 0, out=h2)
         logits = h2 @ Wo
         logits += bo
-        if probabilities:  # W5p: the sigmoid, then the cross-entropy of the probabilities
-            p = sigmoid(logits)
-            reconstruction, g = bce_on_probabilities(p, x)
-            sigmoid_backward_(g, p)
-        else:
-            reconstruction, g = bce_with_logits(logits, x)
+        reconstruction, g = cross_entropy_of_output(logits, x, probabilities)
         em1 = np.expm1(log_var)  # e^v - 1 - v without cancellation near v = 0
         kl_terms = mu * mu
         kl_terms += em1

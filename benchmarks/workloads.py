@@ -12,6 +12,7 @@ lists them in (each layer's weight, bias, gamma, beta, layer after layer).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from dataclasses import dataclass
@@ -94,6 +95,18 @@ def _chain(sizes: list[int], hidden: str, output: str, batch_norm: bool = False)
     return tuple(layers)
 
 
+def _probability_form(workload: Workload, title: str) -> Workload:
+    """``workload`` with a sigmoid on its output layer and its cross-entropy taken of the probabilities."""
+    output = dataclasses.replace(workload.layers[-1], activation="sigmoid")
+    return dataclasses.replace(
+        workload,
+        key=workload.key + "p",
+        title=title,
+        layers=(*workload.layers[:-1], output),
+        loss=workload.loss.replace("bce", "bce_probs"),
+    )
+
+
 WORKLOADS: dict[str, Workload] = {
     w.key: w
     for w in (
@@ -117,19 +130,6 @@ WORKLOADS: dict[str, Workload] = {
                 Layer("dec", 500, 784, "none", tied_to="enc"),
             ),
             "bce",
-            "sgd",
-            0.1,
-        ),
-        Workload(
-            "W2p",
-            "tied AE 784-500, sigmoid, sigmoid then BCE on probabilities, SGD 0.1",
-            "tied",
-            20,
-            (
-                Layer("enc", 784, 500, "sigmoid"),
-                Layer("dec", 500, 784, "sigmoid", tied_to="enc"),
-            ),
-            "bce_probs",
             "sgd",
             0.1,
         ),
@@ -169,24 +169,15 @@ WORKLOADS: dict[str, Workload] = {
             "adam",
             1e-3,
         ),
-        Workload(
-            "W5p",
-            "VAE 784-400-20 (+ decoder 20-400-784), sigmoid then BCE on probabilities + KL, Adam",
-            "vae",
-            128,
-            (
-                Layer("enc", 784, 400, "relu"),
-                Layer("mu", 400, 20, "none"),
-                Layer("log_var", 400, 20, "none"),
-                Layer("dec0", 20, 400, "relu"),
-                Layer("dec1", 400, 784, "sigmoid"),
-            ),
-            "bce_probs+kl",
-            "adam",
-            1e-3,
-        ),
     )
 }
+
+WORKLOADS["W2p"] = _probability_form(
+    WORKLOADS["W2"], "tied AE 784-500, sigmoid, sigmoid then BCE on probabilities, SGD 0.1"
+)
+WORKLOADS["W5p"] = _probability_form(
+    WORKLOADS["W5"], "VAE 784-400-20 (+ decoder 20-400-784), sigmoid then BCE on probabilities + KL, Adam"
+)
 
 LATENT_NOISE_SHAPE = {"W5": 20, "W5p": 20}
 
