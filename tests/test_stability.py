@@ -189,3 +189,15 @@ def test_cross_entropy_device_labels_out_of_range_give_nan_without_a_host_read(
     loss = F.cross_entropy(logits, labels, reduction="none").numpy()
     np.testing.assert_allclose(loss[0], math.log(3.0))
     assert np.isnan(loss[1])
+
+
+def test_softmax_of_an_infinite_logit_takes_all_the_probability(backend: tinyae.Backend) -> None:
+    x = tinyae.tensor([[np.inf, 0.0, 1.0], [0.0, 0.0, 0.0]], dtype="float32", requires_grad=True)
+    probs = F.softmax(x)
+    np.testing.assert_allclose(probs.numpy(), [[1.0, 0.0, 0.0], [1 / 3, 1 / 3, 1 / 3]], rtol=1e-6)
+    probs.backward(np.ones((2, 3)))
+    assert np.isfinite(backend.to_numpy(x.grad)).all()
+    labels = tinyae.tensor(np.array([0, 1]))
+    np.testing.assert_allclose(
+        F.cross_entropy(x.detach(), labels, reduction="none").numpy(), [0.0, math.log(3.0)], rtol=1e-6
+    )

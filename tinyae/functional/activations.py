@@ -167,7 +167,12 @@ class LogSigmoid(Function):
 
 
 def stable_log_softmax(xp: Any, x: Any, axis: int) -> Any:
-    """log softmax with the maximum subtracted first, so that exp never overflows."""
+    """log softmax with the maximum subtracted first, so that exp never overflows.
+
+    A +inf logit is first lowered to the dtype's largest number (else inf - inf = nan): it then takes all
+    the probability, as in the limit, and the other entries get a huge negative finite log-probability.
+    """
+    x = xp.minimum(x, xp.full(x.shape[-1:], float(xp.finfo(x.dtype).max), dtype=x.dtype))
     top = xp.max(x, axis=axis, keepdims=True)
     top = xp.where(xp.isfinite(top), top, 0)  # a row of all -inf would otherwise give inf - inf = nan
     shifted = x - top
