@@ -88,6 +88,48 @@ def bce_with_logits(z: np.ndarray, x: np.ndarray) -> tuple[float, np.ndarray]:
     return loss, grad
 
 
+LOG_FLOOR = -100.0  # PyTorch's BCELoss clamps each log here
+SLOPE_FLOOR = 1e-12  # ... and divides by max(p (1 - p), 1e-12) in its backward
+
+
+def clamped_log(p: np.ndarray) -> np.ndarray:
+    """``max(log p, -100)`` for p in [0, 1]; p is first raised to the smallest subnormal number, whose
+    log lies below -100, so that log 0 (a warning) is never taken."""
+    floor = np.full(p.shape[-1:], np.finfo(p.dtype).smallest_subnormal, dtype=p.dtype)
+    out = np.maximum(p, floor)
+    np.log(out, out=out)
+    return np.maximum(out, np.full(p.shape[-1:], LOG_FLOOR, dtype=p.dtype), out=out)
+
+
+def bce_on_probabilities(p: np.ndarray, x: np.ndarray) -> tuple[float, np.ndarray]:
+    """Cross-entropy of probabilities p against x, summed over pixels and averaged over the batch, with
+    PyTorch's BCELoss semantics: ``-(x log p + (1 - x) log(1 - p))``, logs clamped at -100; gradient in p
+    ``(p - x) / max(p (1 - p), 1e-12) / n``."""
+    n = p.shape[0]
+    q = 1 - p
+    log_q = clamped_log(q)
+    diff = clamped_log(p)
+    diff -= log_q  # x log p + (1 - x) log q = log q + x (log p - log q)
+    loss = -(float(log_q.sum()) + float(np.vdot(x, diff))) / n
+    q *= p
+    np.maximum(q, np.full(p.shape[-1:], SLOPE_FLOOR, dtype=p.dtype), out=q)
+    grad = p - x
+    grad /= q
+    grad *= 1.0 / n
+    return loss, grad
+
+
+def cross_entropy_of_output(z: np.ndarray, x: np.ndarray, probabilities: bool) -> tuple[float, np.ndarray]:
+    """The cross-entropy of the output against x and its gradient in the logits z: from the logits (W2,
+    W5), or as the probability forms write it (W2p, W5p): ``p = sigmoid(z)``, the cross-entropy of p, and
+    back through the sigmoid."""
+    if not probabilities:
+        return bce_with_logits(z, x)
+    p = sigmoid(z)
+    loss, g = bce_on_probabilities(p, x)
+    return loss, sigmoid_backward_(g, p)
+
+
 # --- reconstruction losses of the sigmoid output y: (loss, d loss / d y) ----------------------------------
 
 
@@ -299,10 +341,13 @@ def mlp_autoencoder(workload: Workload, weights: dict[str, np.ndarray]) -> tuple
 
 
 def tied_autoencoder(workload: Workload, weights: dict[str, np.ndarray]) -> tuple[list[np.ndarray], Step]:
-    """W2: ``h = sigmoid(x W + b)``, logits ``z = h W^T + c``, cross-entropy from the logits, SGD."""
+    """W2: ``h = sigmoid(x W + b)``, logits ``z = h W^T + c``, cross-entropy from the logits, SGD;
+    W2p: the same with ``p = sigmoid(z)`` and the cross-entropy of the probabilities p."""
     params, _ = _copies(workload, weights)
     W, b, c = params
     optimizer = OPTIMIZERS[workload.optimizer](params, workload.lr)
+
+    probabilities = workload.loss == "bce_probs"
 
     def step(x: np.ndarray, eps: np.ndarray | None = None) -> float:
         a = x @ W
@@ -310,7 +355,7 @@ def tied_autoencoder(workload: Workload, weights: dict[str, np.ndarray]) -> tupl
         h = sigmoid(a)
         z = h @ W.T
         z += c
-        loss, gz = bce_with_logits(z, x)
+        loss, gz = cross_entropy_of_output(z, x, probabilities)
         gc = gz.sum(axis=0)
         ga = sigmoid_backward_(gz @ W, h)
         gW = x.T @ ga  # the encoder's use of W ...
@@ -323,11 +368,13 @@ def tied_autoencoder(workload: Workload, weights: dict[str, np.ndarray]) -> tupl
 
 def vae(workload: Workload, weights: dict[str, np.ndarray], seed: int = 0) -> tuple[list[np.ndarray], Step]:
     """W5: encoder 784-400 (ReLU) to mu and log_var (400-20 each), ``z = mu + exp(log_var / 2) eps``,
-    decoder 20-400 (ReLU)-784 logits; loss = (sum of BCE + KL) averaged over the batch; Adam."""
+    decoder 20-400 (ReLU)-784 logits; loss = (sum of BCE + KL) averaged over the batch; Adam.
+    W5p: the same with the BCE of ``sigmoid(logits)``, the probabilities."""
     params, _ = _copies(workload, weights)
     We, be, Wm, bm, Wv, bv, Wd, bd, Wo, bo = params
     optimizer = OPTIMIZERS[workload.optimizer](params, workload.lr)
     rng = np.random.default_rng(seed)
+    probabilities = workload.loss.startswith("bce_probs")  # W5p
 
     def step(x: np.ndarray, eps: np.ndarray | None = None) -> float:
         n = x.shape[0]
@@ -348,7 +395,7 @@ def vae(workload: Workload, weights: dict[str, np.ndarray], seed: int = 0) -> tu
         np.maximum(h2, 0, out=h2)
         logits = h2 @ Wo
         logits += bo
-        reconstruction, g = bce_with_logits(logits, x)
+        reconstruction, g = cross_entropy_of_output(logits, x, probabilities)
         em1 = np.expm1(log_var)  # e^v - 1 - v without cancellation near v = 0
         kl_terms = mu * mu
         kl_terms += em1
@@ -389,6 +436,6 @@ BUILDERS: dict[str, Callable[..., tuple[list[np.ndarray], Step]]] = {
 
 
 def build(key: str, weights: dict[str, np.ndarray]) -> tuple[list[np.ndarray], Step]:
-    """``(params, step)`` of workload ``key`` ("W1" ... "W5") from the host starting ``weights``."""
+    """``(params, step)`` of workload ``key`` ("W1" ... "W5", "W2p") from the host starting ``weights``."""
     workload = WORKLOADS[key]
     return BUILDERS[workload.kind](workload, weights)

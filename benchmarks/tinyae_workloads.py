@@ -105,7 +105,18 @@ def w1_autoencoder(weights: Weights, backend: Any = None) -> tuple[list[nn.Param
 def w2_tied_autoencoder(weights: Weights, backend: Any = None) -> tuple[list[nn.Parameter], Step]:
     """W2: tied AE 784-500: ``h = sigmoid(x W + b)``, logits ``h W^T + c``, cross-entropy summed over the
     pixels and averaged over the batch (from the logits), SGD lr 0.1."""
-    workload = WORKLOADS["W2"]
+    return _tied_autoencoder("W2", weights, backend)
+
+
+def w2p_tied_autoencoder(weights: Weights, backend: Any = None) -> tuple[list[nn.Parameter], Step]:
+    """W2p: W2 as the Theano post writes it: ``sigmoid(h W^T + c)``, then ``binary_cross_entropy`` of the
+    probabilities (summed over the pixels, averaged over the batch)."""
+    return _tied_autoencoder("W2p", weights, backend)
+
+
+def _tied_autoencoder(key: str, weights: Weights, backend: Any) -> tuple[list[nn.Parameter], Step]:
+    workload = WORKLOADS[key]
+    probabilities = workload.loss == "bce_probs"
     target = tinyae.get_backend(backend)
     dtype = _dtype(weights)
     encoder = nn.Linear(784, 500, dtype=dtype, backend=target)
@@ -117,7 +128,10 @@ def w2_tied_autoencoder(weights: Weights, backend: Any = None) -> tuple[list[nn.
         opt.zero_grad()
         h = F.sigmoid(encoder(x))
         logits = F.linear(h, encoder.weight, decoder_bias, transpose_weight=True)
-        loss = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
+        if probabilities:
+            loss = F.binary_cross_entropy(F.sigmoid(logits), x, reduction="sum") / x.shape[0]
+        else:
+            loss = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
         loss.backward()
         opt.step()
         return loss
@@ -144,7 +158,17 @@ def w4_stacked_autoencoder(weights: Weights, backend: Any = None) -> tuple[list[
 def w5_vae(weights: Weights, backend: Any = None) -> tuple[list[nn.Parameter], Step]:
     """W5: VAE 784-400-20, decoder 20-400-784 (ReLU), BCE from the logits summed over the pixels plus the
     Gaussian KL, averaged over the batch, Adam."""
-    workload = WORKLOADS["W5"]
+    return _vae(WORKLOADS["W5"], weights, backend)
+
+
+def w5p_vae(weights: Weights, backend: Any = None) -> tuple[list[nn.Parameter], Step]:
+    """W5p: W5 with a sigmoid output and ``binary_cross_entropy`` of the probabilities (as PyTorch's VAE
+    example writes it)."""
+    return _vae(WORKLOADS["W5p"], weights, backend)
+
+
+def _vae(workload: Workload, weights: Weights, backend: Any) -> tuple[list[nn.Parameter], Step]:
+    probabilities = workload.loss.startswith("bce_probs")
     target = tinyae.get_backend(backend)
     dtype = _dtype(weights)
 
@@ -164,7 +188,10 @@ def w5_vae(weights: Weights, backend: Any = None) -> tuple[list[nn.Parameter], S
         if eps is None:
             eps = target.random.normal(mu.shape, mu.dtype)
         logits = decoder(F.reparameterize(mu, log_var, eps))
-        reconstruction = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
+        if probabilities:
+            reconstruction = F.binary_cross_entropy(F.sigmoid(logits), x, reduction="sum") / x.shape[0]
+        else:
+            reconstruction = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
         loss = reconstruction + F.gaussian_kl(mu, log_var)
         loss.backward()
         opt.step()
@@ -176,9 +203,11 @@ def w5_vae(weights: Weights, backend: Any = None) -> tuple[list[nn.Parameter], S
 BUILDERS: dict[str, Callable[[Weights, Any], tuple[list[nn.Parameter], Step]]] = {
     "W1": w1_autoencoder,
     "W2": w2_tied_autoencoder,
+    "W2p": w2p_tied_autoencoder,
     "W3": w3_batchnorm_autoencoder,
     "W4": w4_stacked_autoencoder,
     "W5": w5_vae,
+    "W5p": w5p_vae,
 }
 
 

@@ -116,12 +116,16 @@ def _tied(workload: Workload, weights: Weights) -> tuple[list[torch.Tensor], Ste
     pairs = [(W, False), (b, False), (c, False)]
     params = _load(pairs, workload, weights)
     opt = _optimizer(workload, params)
+    probabilities = workload.loss == "bce_probs"
 
     def step(x: torch.Tensor, eps: Any = None) -> torch.Tensor:
         opt.zero_grad()
         h = torch.sigmoid(torch.addmm(b, x, W))
         logits = torch.addmm(c, h, W.t())
-        loss = TF.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
+        if probabilities:  # W2p: sigmoid, then the cross-entropy of the probabilities
+            loss = TF.binary_cross_entropy(torch.sigmoid(logits), x, reduction="sum") / x.shape[0]
+        else:
+            loss = TF.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
         loss.backward()
         opt.step()
         return loss.detach()
@@ -138,6 +142,7 @@ def _vae(workload: Workload, weights: Weights, seed: int = 0) -> tuple[list[torc
     params = _load(pairs, workload, weights)
     opt = _optimizer(workload, params)
     generator = torch.Generator().manual_seed(seed)
+    probabilities = workload.loss.startswith("bce_probs")
 
     def step(x: torch.Tensor, eps: Any = None) -> torch.Tensor:
         opt.zero_grad()
@@ -146,7 +151,10 @@ def _vae(workload: Workload, weights: Weights, seed: int = 0) -> tuple[list[torc
         if eps is None:
             eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype)
         logits = decoder(mu + torch.exp(0.5 * log_var) * eps)
-        reconstruction = TF.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
+        if probabilities:  # W5p: sigmoid, then the cross-entropy of the probabilities
+            reconstruction = TF.binary_cross_entropy(torch.sigmoid(logits), x, reduction="sum") / x.shape[0]
+        else:
+            reconstruction = TF.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
         kl = 0.5 * (mu * mu + torch.expm1(log_var) - log_var).sum(1).mean()
         loss = reconstruction + kl
         loss.backward()

@@ -7,6 +7,12 @@ The workloads (``workloads.py``), float32, 60,000 samples per epoch by default:
     W3  batch-norm AE 784-400-300-200-20 + mirror, ReLU, batch mean of the L2 error norm, Adam, batch 128
     W4  stacked AE 784-256-128-256-784, sigmoid everywhere, MSE, RMSprop 0.02, batch 256
     W5  VAE 784-400-20 + decoder 20-400-784, BCE + KL, Adam, batch 128
+    W2p W2 with a sigmoid output and ``binary_cross_entropy`` of the probabilities (the Theano post's form)
+    W5p W5 likewise (the form of PyTorch's VAE example)
+
+``--loss-form`` picks the form of the losses a source also writes from probabilities: ``logits`` (W2,
+W5), ``probs`` (W2p, W5p) or ``both`` (the default: all four).  W1, W3 and W4 already apply a sigmoid
+and then take a loss of the probabilities (l2, the error norm, MSE).
 
 The systems: "numpy by hand" (``numpy_reference.py``: forward, backward and update written out), tinyae on
 each backend asked for (``tinyae_workloads.py``: nn layers, functional losses, optim), and PyTorch CPU eager
@@ -56,7 +62,15 @@ from common import (
     time_alternating,
     write_json,
 )
-from workloads import LATENT_NOISE_SHAPE, WORKLOADS, epoch_data, initial_weights, load_data
+from workloads import (
+    LATENT_NOISE_SHAPE,
+    LOSS_FORMS,
+    WORKLOADS,
+    epoch_data,
+    initial_weights,
+    load_data,
+    workload_keys,
+)
 
 import tinyae
 from tinyae.data import DataLoader
@@ -305,7 +319,7 @@ def run_worker(args: argparse.Namespace) -> int:
         system = Torch()
     else:
         system = Tinyae(args.worker.split(":", 1)[1])
-    key = args.workloads.strip().upper()
+    key = _canonical(args.workloads)
     workload = WORKLOADS[key]
     data, _ = load_data(args.data, args.epoch_samples, args.dtype, args.seed)
     epoch = epoch_data(data, workload.batch, args.epoch_samples)
@@ -419,6 +433,12 @@ def plot(results: dict[str, Any], names: list[str], path: str) -> None:
     save_figure(figure, path)
 
 
+def _canonical(key: str) -> str:
+    """``w2p`` -> ``W2p``: workload names as written in ``workloads.WORKLOADS``."""
+    key = key.strip()
+    return key[:2].upper() + key[2:].lower()
+
+
 # --- main ---------------------------------------------------------------------------------------------------
 
 
@@ -429,6 +449,12 @@ def main() -> int:
     parser.add_argument("--epoch-samples", type=int, default=None, help="samples per epoch (default 60000)")
     parser.add_argument("--data", default="random", choices=["random", "sample", "mnist"])
     parser.add_argument("--workloads", default="W1,W2,W3,W4,W5", help="comma-separated (default all)")
+    parser.add_argument(
+        "--loss-form",
+        default="both",
+        choices=LOSS_FORMS,
+        help="losses from the logits (W2, W5), of the probabilities (W2p, W5p), or both (default)",
+    )
     parser.add_argument("--check-steps", type=int, default=None, help="updates before the loss check (50)")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even when installed")
     parser.add_argument("--seed", type=int, default=0)
@@ -445,10 +471,11 @@ def main() -> int:
     args.repeats = args.repeats or (2 if args.quick else args.default_repeats)
     args.epoch_samples = args.epoch_samples or (1280 if args.quick else 60000)
     args.check_steps = args.check_steps if args.check_steps is not None else (10 if args.quick else 50)
-    keys = [k.strip().upper() for k in args.workloads.split(",")]
+    keys = [_canonical(k) for k in args.workloads.split(",")]
     unknown = [k for k in keys if k not in WORKLOADS]
     if unknown:
         parser.error(f"unknown workloads {unknown}; choose from {list(WORKLOADS)}")
+    keys = workload_keys(keys, args.loss_form)
 
     backends, skipped = resolve_backends(args.backend)
     systems: list[Any] = [HandNumpy(), *(Tinyae(b) for b in backends)]

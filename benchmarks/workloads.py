@@ -12,6 +12,7 @@ lists them in (each layer's weight, bias, gamma, beta, layer after layer).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ import numpy as np
 
 __all__ = [
     "LATENT_NOISE_SHAPE",
+    "LOSS_FORMS",
+    "PROBABILITY_FORMS",
     "WORKLOADS",
     "Layer",
     "Workload",
@@ -28,6 +31,7 @@ __all__ = [
     "load_data",
     "parameter_names",
     "parameter_shapes",
+    "workload_keys",
 ]
 
 FEATURES = 784  # MNIST-shaped: 28 x 28 pixels in [0, 1]
@@ -59,7 +63,7 @@ class Workload:
     kind: str
     batch: int
     layers: tuple[Layer, ...]
-    loss: str  # "l2", "l2_norm", "mse", "bce" or "bce+kl"
+    loss: str  # "l2", "l2_norm", "mse", "bce" (from logits), "bce_probs" (of a sigmoid output), "bce+kl", ...
     optimizer: str  # "adam", "sgd" or "rmsprop"
     lr: float
 
@@ -89,6 +93,18 @@ def _chain(sizes: list[int], hidden: str, output: str, batch_norm: bool = False)
             Layer(f"fc{i}", n_in, n_out, output if last else hidden, bias=not norm, batch_norm=norm)
         )
     return tuple(layers)
+
+
+def _probability_form(workload: Workload, title: str) -> Workload:
+    """``workload`` with a sigmoid on its output layer and its cross-entropy taken of the probabilities."""
+    output = dataclasses.replace(workload.layers[-1], activation="sigmoid")
+    return dataclasses.replace(
+        workload,
+        key=workload.key + "p",
+        title=title,
+        layers=(*workload.layers[:-1], output),
+        loss=workload.loss.replace("bce", "bce_probs"),
+    )
 
 
 WORKLOADS: dict[str, Workload] = {
@@ -156,7 +172,36 @@ WORKLOADS: dict[str, Workload] = {
     )
 }
 
-LATENT_NOISE_SHAPE = {"W5": 20}  # the VAE's reparameterisation noise is (batch, 20)
+WORKLOADS["W2p"] = _probability_form(
+    WORKLOADS["W2"], "tied AE 784-500, sigmoid, sigmoid then BCE on probabilities, SGD 0.1"
+)
+WORKLOADS["W5p"] = _probability_form(
+    WORKLOADS["W5"], "VAE 784-400-20 (+ decoder 20-400-784), sigmoid then BCE on probabilities + KL, Adam"
+)
+
+LATENT_NOISE_SHAPE = {"W5": 20, "W5p": 20}
+
+# the probability form of a workload whose loss the source posts also write from probabilities: the
+# Theano post behind tutorial 03 applies the sigmoid, then cross-entropy on the probabilities, and so does
+# PyTorch's VAE example (``F.binary_cross_entropy(recon_x, x, reduction="sum")`` after a sigmoid)
+PROBABILITY_FORMS = {"W2": "W2p", "W5": "W5p"}
+LOSS_FORMS = ("logits", "probs", "both")
+
+
+def workload_keys(keys: list[str], loss_form: str) -> list[str]:
+    """The workloads to run for ``keys`` and ``--loss-form``: as given ("logits"), each replaced by its
+    probability form where it has one ("probs"), or followed by it ("both")."""
+    if loss_form not in LOSS_FORMS:
+        raise ValueError(f"unknown loss form {loss_form!r}; choose from {LOSS_FORMS}")
+    chosen: list[str] = []
+    for key in keys:
+        variant = PROBABILITY_FORMS.get(key)
+        if loss_form != "probs" or variant is None:
+            chosen.append(key)
+        if loss_form != "logits" and variant is not None:
+            chosen.append(variant)
+    return list(dict.fromkeys(chosen))  # the VAE's reparameterisation noise is (batch, 20)
+
 
 # hyperparameters shared by every system (PyTorch's defaults, which tinyae's optimizers also use)
 ADAM_BETAS = (0.9, 0.999)
@@ -189,7 +234,8 @@ def parameter_names(workload: Workload) -> list[str]:
 def initial_weights(workload: Workload, dtype: str, seed: int = 0) -> dict[str, np.ndarray]:
     """Host starting values of every parameter: Xavier-uniform weights (drawn in float64, then cast),
     zero biases and betas, unit gammas; the same numbers for every system."""
-    rng = np.random.default_rng([seed, int(workload.key[1:])])
+    number = int("".join(ch for ch in workload.key if ch.isdigit()))  # W2 and W2p start alike
+    rng = np.random.default_rng([seed, number])
     weights: dict[str, np.ndarray] = {}
     for name, shape in parameter_shapes(workload):
         if name.endswith(".weight"):

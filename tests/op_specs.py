@@ -1,8 +1,10 @@
 """Every op and loss, stated once: how to call it, a NumPy reference, and where its inputs may be drawn.
 
 ``tests/test_ops.py`` runs each spec for forward-vs-reference, gradient check, dtype preservation and
-"no graph under no_grad", on every backend.  Domains keep inputs a margin away from kinks (relu at 0) and
-inside the domain of logs and square roots; the kink conventions themselves are tested by explicit cases.
+"no graph under no_grad", on every backend; ``tests/test_op_checklist.py`` checks that every public name
+of ``tinyae.functional`` has a spec here and extreme inputs in ``EXTREME_INPUTS``.  Domains keep inputs a
+margin away from kinks (relu at 0) and inside the domain of logs and square roots; the kink conventions
+themselves are tested by explicit cases.
 """
 
 from __future__ import annotations
@@ -372,3 +374,64 @@ def as_tensors(arrays: list[np.ndarray], spec: OpSpec, dtype: str) -> list[tinya
 
 def reference_output(spec: OpSpec, arrays: list[np.ndarray]) -> Any:
     return np.asarray(spec.reference(*arrays), dtype=np.float64)
+
+
+# --- the checklist: which public name each spec exercises, and extreme inputs -----------------------------
+
+# specs whose name is not ``<public name>`` or ``<public name>_<variant>``
+COVERS = {
+    "bce_with_logits": "binary_cross_entropy_with_logits",
+    "bce_with_logits_sum": "binary_cross_entropy_with_logits",
+}
+
+INF = float("inf")
+HUGE = 1e30  # finite in float32 and float64, and its square overflows both
+
+# Inputs (one value per input of the spec, in order) where the op's value and gradient are finite in
+# float32 and in float64 although a naive formula overflows, divides by 0 or takes log 0 there.  Every
+# public name of ``tinyae.functional`` needs at least one spec listed here (test_op_checklist.py).
+EXTREME_INPUTS: dict[str, list[tuple[Any, ...]]] = {
+    "linear": [([[1e15, -1e15]], [[1e15], [1e15]], [1e15])],
+    "matmul": [([[1e15, -1e15]], [[1e15], [1e15]])],
+    "exp": [([-INF, -HUGE, -100.0, 80.0],)],
+    "log": [([1e-30, 1e30],)],
+    "sqrt": [([1e-30, 1e30],)],
+    "square": [([1e15, -1e15],)],
+    "sigmoid": [([-INF, -HUGE, -100.0, -88.8, 0.0, 88.8, 100.0, HUGE, INF],)],
+    "tanh": [([-INF, -HUGE, -100.0, 100.0, HUGE, INF],)],
+    "relu": [([-INF, -HUGE, HUGE],)],
+    "leaky_relu": [([-HUGE, HUGE],)],
+    "softplus": [([-INF, -HUGE, -100.0, 100.0, HUGE],)],
+    "log_sigmoid": [([-HUGE, -100.0, 100.0, HUGE, INF],)],
+    "log_softmax": [([[HUGE, -HUGE, 0.0], [-100.0, 100.0, 0.0]],)],
+    "softmax": [([[HUGE, -HUGE, 0.0], [-100.0, 100.0, 0.0], [-INF, 0.0, 1.0], [INF, 0.0, 1.0]],)],
+    "batch_norm_train": [
+        ([[1e20, -3e20], [2e20, 1e20], [4e20, 2e20]], [1.0, 2.0], [0.0, 1.0], [0.0, 0.0], [1.0, 1.0]),
+        ([[1e-30, 5.0], [-1e-30, 5.0], [0.0, 5.0]], [1.0, 1.0], [0.0, 0.0], [0.0, 0.0], [1.0, 1.0]),
+    ],
+    "batch_norm_eval": [([[1e20, -1e20]], [1.0, 1.0], [0.0, 0.0], [1e20, 0.0], [1e30, 1.0])],
+    "reparameterize": [([HUGE, 0.0], [-HUGE, 80.0], [1.0, -1.0])],
+    "masking_noise": [([HUGE, -HUGE, 1.0, 2.0],)],
+    "gaussian_noise": [([HUGE, -HUGE],)],
+    "dropout": [([HUGE, -HUGE, 1.0, 2.0],)],
+    "mse_loss": [([1e15, -1e15], [-1e15, 1e15])],
+    "l2_loss": [([1e15, -1e15],)],
+    "binary_cross_entropy": [([0.0, 1.0, 0.0, 1.0, 1e-30, 0.5], [1.0, 0.0, 0.0, 1.0, 0.5, 1.0])],
+    "bce_with_logits": [([-HUGE, -100.0, 100.0, HUGE], [1.0, 0.0, 1.0, 0.0])],
+    "gaussian_kl": [([[0.0, 1e10, 1.0]], [[88.0, -HUGE, -100.0]])],
+    "kl_sparsity": [([0.0, 1.0, 1e-30],)],
+    "cross_entropy": [([[HUGE, -HUGE, 0.0], [-100.0, 100.0, 0.0]], [0, 2])],
+}
+
+
+def public_name(spec: OpSpec) -> str | None:
+    """The ``tinyae.functional`` name a spec exercises (None for the Tensor operators)."""
+    if spec.name in COVERS:
+        return COVERS[spec.name]
+    public = set(F.__all__)
+    parts = spec.name.split("_")
+    for end in range(len(parts), 0, -1):
+        candidate = "_".join(parts[:end])
+        if candidate in public:
+            return candidate
+    return None

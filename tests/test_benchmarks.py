@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-WORKLOADS = ["W1", "W2", "W3", "W4", "W5"]
+WORKLOADS = ["W1", "W2", "W2p", "W3", "W4", "W5", "W5p"]  # W2p, W5p: the default --loss-form both
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # one BLAS/OpenMP thread: the tests check code paths, not speed, and a BLAS thread that waits for a busy
 # core on a shared 2-core machine can make a tiny run many times slower
@@ -109,6 +109,19 @@ def test_train_float64_hand_numpy_agrees_with_tinyae(tmp_path: Path) -> None:
             assert check["max_relative_loss_diff"] < 1e-12, (key, name, check)
             assert check["relative_param_diff"] < 1e-10, (key, name, check)
         assert hand_losses[-1] != hand_losses[0]  # the steps did train
+
+
+def test_train_loss_form_probs_runs_the_probability_form_only(tmp_path: Path) -> None:
+    """``--loss-form probs`` swaps W2 (cross-entropy from the logits) for W2p (sigmoid, then the
+    cross-entropy of the probabilities), and all three systems agree on it."""
+    stdout, report = run_script(
+        tmp_path, "train.py", "--quick", "--loss-form", "probs", "--workloads", "w1,w2", "--repeats", "1"
+    )
+    assert list(report["workloads"]) == ["W1", "W2p"]
+    assert report["check_failed"] == []
+    checked = report["workloads"]["W2p"]["check"]["systems"]
+    assert checked["numpy by hand"]["losses"][-1] != checked["numpy by hand"]["losses"][0]
+    assert "| W2p tied AE" in stdout
 
 
 def test_roofline_quick(tmp_path: Path) -> None:

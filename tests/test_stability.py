@@ -128,3 +128,76 @@ def test_infinite_inputs_give_the_limits(backend: tinyae.Backend) -> None:
     np.testing.assert_array_equal(F.relu(x).numpy(), [0.0, np.inf])
     np.testing.assert_array_equal(F.softplus(x).numpy(), [0.0, np.inf])
     np.testing.assert_array_equal(F.log_sigmoid(x).numpy(), [-np.inf, 0.0])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_batch_norm_of_huge_values_normalises_instead_of_returning_zeros(
+    backend: tinyae.Backend, dtype: str
+) -> None:
+    # deviations near 1e20: their squares overflow float32, which used to give inv_std 0 and zeros
+    host = np.array([[1e20, -3e20], [2e20, 1e20], [4e20, 2e20]])
+    x = tinyae.tensor(host, dtype=dtype, requires_grad=True)
+    gamma = tinyae.tensor(np.ones(2), dtype=dtype, requires_grad=True)
+    mean, var = tinyae.tensor(np.zeros(2), dtype=dtype), tinyae.tensor(np.ones(2), dtype=dtype)
+    result = F.batch_norm(x, gamma, None, mean, var, training=True)
+    expected = (host - host.mean(0)) / host.std(0)
+    np.testing.assert_allclose(result.output.numpy(), expected, rtol=1e-5)
+    result.output.backward(np.array([[1.0, 0.0], [0.0, 2.0], [-1.0, 1.0]]))
+    assert np.isfinite(backend.to_numpy(x.grad)).all() and np.isfinite(backend.to_numpy(gamma.grad)).all()
+    running = result.running_var.numpy()
+    assert np.isfinite(running).all()  # the unbiased variance (1e40) saturates at the dtype's largest
+    if dtype == "float64":
+        np.testing.assert_allclose(running, 0.9 + 0.1 * host.var(0, ddof=1), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gaussian_kl_finite_wherever_the_kl_is(backend: tinyae.Backend, dtype: str) -> None:
+    # 0.5 * e^88.9 = 2e38 fits float32 though e^88.9 does not
+    # mu^2 / 2 = 3.1e38 fits float32 too, but not beside the log_var term: there mu is 0 in float32
+    m = [2.5e19 if dtype == "float64" else 0.0, 1e19, 1.0, -3.0]
+    v = [88.9, -20.0, 0.0, 60.0]
+    log_var = tinyae.tensor([v], dtype=dtype, requires_grad=True)
+    mu = tinyae.tensor([m], dtype=dtype, requires_grad=True)
+    kl = F.gaussian_kl(mu, log_var, reduction="none")
+    kl.backward(np.ones(1))
+    m, v = (np.asarray(values, dtype=dtype).tolist() for values in (m, v))  # as the dtype holds them
+    per_term = [0.5 * (mi * mi + math.expm1(vi) - vi) for mi, vi in zip(m, v, strict=True)]
+    np.testing.assert_allclose(kl.numpy(), [math.fsum(per_term)], rtol=1e-5)
+    grad = backend.to_numpy(log_var.grad).astype(np.float64)
+    assert np.isfinite(grad).all() and np.isfinite(backend.to_numpy(mu.grad)).all()
+    np.testing.assert_allclose(grad, [[0.5 * math.expm1(vi) for vi in v]], rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_kl_sparsity_at_dead_and_saturated_units(backend: tinyae.Backend, dtype: str) -> None:
+    q = tinyae.tensor([0.0, 1.0, -1e30, 1e30, 0.3], dtype=dtype, requires_grad=True)
+    penalty = F.kl_sparsity(q, 0.05, reduction="none")
+    penalty.backward(np.ones(5))
+    values = penalty.numpy()
+    assert np.isfinite(values).all() and np.isfinite(backend.to_numpy(q.grad)).all()
+    np.testing.assert_array_equal(values[0], values[2])  # below 0 counts as the bound eps
+    np.testing.assert_allclose(
+        values[4], 0.05 * math.log(0.05 / 0.3) + 0.95 * math.log(0.95 / 0.7), rtol=1e-5
+    )
+
+
+def test_cross_entropy_device_labels_out_of_range_give_nan_without_a_host_read(
+    backend: tinyae.Backend,
+) -> None:
+    logits = tinyae.tensor(np.zeros((2, 3)))
+    labels = tinyae.Tensor(backend.asarray(np.array([0, 3])), backend=backend)  # already on the device
+    loss = F.cross_entropy(logits, labels, reduction="none").numpy()
+    np.testing.assert_allclose(loss[0], math.log(3.0))
+    assert np.isnan(loss[1])
+
+
+def test_softmax_of_an_infinite_logit_takes_all_the_probability(backend: tinyae.Backend) -> None:
+    x = tinyae.tensor([[np.inf, 0.0, 1.0], [0.0, 0.0, 0.0]], dtype="float32", requires_grad=True)
+    probs = F.softmax(x)
+    np.testing.assert_allclose(probs.numpy(), [[1.0, 0.0, 0.0], [1 / 3, 1 / 3, 1 / 3]], rtol=1e-6)
+    probs.backward(np.ones((2, 3)))
+    assert np.isfinite(backend.to_numpy(x.grad)).all()
+    labels = tinyae.tensor(np.array([0, 1]))
+    np.testing.assert_allclose(
+        F.cross_entropy(x.detach(), labels, reduction="none").numpy(), [0.0, math.log(3.0)], rtol=1e-6
+    )

@@ -10,6 +10,13 @@ lowercase wrapper whose docstring gives the formula, its derivative and the shap
 - :mod:`~tinyae.functional.stochastic`: ``reparameterize``, ``masking_noise``, ``gaussian_noise``, ``dropout``
 - :mod:`~tinyae.functional.losses`: ``mse_loss``, ``l2_loss``, ``binary_cross_entropy``,
   ``binary_cross_entropy_with_logits``, ``gaussian_kl``, ``kl_sparsity``, ``cross_entropy``
+
+>>> import tinyae, tinyae.functional as F
+>>> x = tinyae.tensor([[0.5, -1.0]], requires_grad=True)
+>>> loss = F.binary_cross_entropy_with_logits(x, tinyae.tensor([[1.0, 0.0]]))
+>>> loss.backward()
+>>> x.grad.shape
+(1, 2)
 """
 
 from tinyae.functional.activations import (

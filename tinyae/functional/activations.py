@@ -59,6 +59,8 @@ class Sigmoid(Function):
     is saved: ``1 + e`` is made again in backward, one array fewer held per layer until then.
     """
 
+    fresh_gradients = True  # backward returns only arrays it makes
+
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
         e = exp_neg_abs(ctx.xp, x)
@@ -80,6 +82,8 @@ class Sigmoid(Function):
 class Tanh(Function):
     """``y = tanh x``; dy/dx = 1 - y^2."""
 
+    fresh_gradients = True  # backward returns only arrays it makes
+
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
         y = ctx.xp.tanh(x)
@@ -95,6 +99,8 @@ class Tanh(Function):
 class ReLU(Function):
     """``y = max(x, 0)``; dy/dx = 1 where x > 0, else 0 (relu'(0) = 0, as in PyTorch)."""
 
+    fresh_gradients = True  # backward returns only arrays it makes
+
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
         xp = ctx.xp
@@ -109,6 +115,8 @@ class ReLU(Function):
 
 class LeakyReLU(Function):
     """``y = x`` where x > 0, else ``slope * x``; dy/dx = 1 or ``slope`` (``slope`` at 0)."""
+
+    fresh_gradients = True  # backward returns only arrays it makes
 
     @staticmethod
     def forward(ctx: Context, x: Any, slope: float) -> Any:
@@ -126,6 +134,8 @@ class LeakyReLU(Function):
 class Softplus(Function):
     """``y = log(1 + e^x)`` as ``max(x, 0) + log1p(e^-|x|)`` (no overflow); dy/dx = sigmoid(x)."""
 
+    fresh_gradients = True  # backward returns only arrays it makes
+
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
         xp = ctx.xp
@@ -142,6 +152,8 @@ class Softplus(Function):
 class LogSigmoid(Function):
     """``y = log sigmoid(x)`` as ``min(x, 0) - log1p(e^-|x|)``; dy/dx = 1 - sigmoid(x) = sigmoid(-x)."""
 
+    fresh_gradients = True  # backward returns only arrays it makes
+
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
         xp = ctx.xp
@@ -156,7 +168,12 @@ class LogSigmoid(Function):
 
 
 def stable_log_softmax(xp: Any, x: Any, axis: int) -> Any:
-    """log softmax with the maximum subtracted first, so that exp never overflows."""
+    """log softmax with the maximum subtracted first, so that exp never overflows.
+
+    A +inf logit is first lowered to the dtype's largest number (else inf - inf = nan): it then takes all
+    the probability, as in the limit, and the other entries get a huge negative finite log-probability.
+    """
+    x = xp.minimum(x, xp.full(x.shape[-1:], float(xp.finfo(x.dtype).max), dtype=x.dtype))
     top = xp.max(x, axis=axis, keepdims=True)
     top = xp.where(xp.isfinite(top), top, 0)  # a row of all -inf would otherwise give inf - inf = nan
     shifted = x - top
@@ -166,6 +183,8 @@ def stable_log_softmax(xp: Any, x: Any, axis: int) -> Any:
 
 class LogSoftmax(Function):
     """``y_i = x_i - log sum_j e^x_j`` along ``axis``; dx = g - softmax * sum(g)."""
+
+    fresh_gradients = True  # backward returns only arrays it makes
 
     @staticmethod
     def forward(ctx: Context, x: Any, axis: int) -> Any:
@@ -184,6 +203,8 @@ class LogSoftmax(Function):
 class Softmax(Function):
     """``y_i = e^x_i / sum_j e^x_j`` along ``axis``; dx = y * (g - sum(g * y))."""
 
+    fresh_gradients = True  # backward returns only arrays it makes
+
     @staticmethod
     def forward(ctx: Context, x: Any, axis: int) -> Any:
         y = ctx.xp.exp(stable_log_softmax(ctx.xp, x, axis))
@@ -198,7 +219,12 @@ class Softmax(Function):
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    """Elementwise logistic function ``1 / (1 + e^-x)``, in (0, 1); stable for any finite x."""
+    """Elementwise logistic function ``1 / (1 + e^-x)``, in (0, 1); stable for any finite x.
+
+    >>> import tinyae, tinyae.functional as F
+    >>> F.sigmoid(tinyae.tensor([0.0, 100.0])).numpy()
+    array([0.5, 1. ], dtype=float32)
+    """
     return Sigmoid.apply(x)
 
 
@@ -218,7 +244,12 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 
 def softplus(x: Tensor) -> Tensor:
-    """Elementwise ``log(1 + e^x)``, a smooth ReLU; its derivative is ``sigmoid(x)``."""
+    """Elementwise ``log(1 + e^x)``, a smooth ReLU; its derivative is ``sigmoid(x)``.
+
+    >>> import tinyae, tinyae.functional as F
+    >>> F.softplus(tinyae.tensor([-1000.0, 0.0, 1000.0])).numpy()  # no overflow at either end
+    array([0.000000e+00, 6.931472e-01, 1.000000e+03], dtype=float32)
+    """
     return Softplus.apply(x)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tinyae.backend import is_host_array
 from tinyae.functional.activations import clamp_min_zero, exp_neg_abs, stable_log_softmax, stable_sigmoid
 from tinyae.tensor import Context, Function, OpError, Tensor
 
@@ -74,6 +75,8 @@ def _same_shape(name: str, a: Any, b: Any) -> None:
 class SquaredError(Function):
     """``(a - b)^2`` elementwise, reduced; d/da = 2 (a - b), d/db = -2 (a - b) (times the term gradient)."""
 
+    fresh_gradients = True  # backward returns only arrays it makes
+
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any, reduction: str) -> Any:
         _same_shape("mse_loss", a, b)
@@ -93,12 +96,19 @@ class SquaredError(Function):
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """Mean (or sum) of the squared differences ``(input - target)^2``; shapes must match."""
+    """Mean (or sum) of the squared differences ``(input - target)^2``; shapes must match.
+
+    >>> import tinyae, tinyae.functional as F
+    >>> F.mse_loss(tinyae.tensor([1.0, 3.0]), tinyae.tensor([0.0, 0.0])).item()
+    5.0
+    """
     return SquaredError.apply(input, target, reduction=_checked_reduction(reduction))
 
 
 class L2Loss(Function):
     """``0.5 * sum(x^2)``; d/dx = x."""
+
+    fresh_gradients = True  # backward returns only arrays it makes
 
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
@@ -119,34 +129,55 @@ def l2_loss(x: Tensor) -> Tensor:
 class BinaryCrossEntropy(Function):
     """``-(y log p + (1 - y) log(1 - p))`` with each log clamped at -100 (so p in {0, 1} stays finite).
 
-    d/dp = -y/p + (1 - y)/(1 - p), where each term counts only while its log is above the clamp;
+    d/dp = -y/p + (1 - y)/(1 - p) = (p - y) / (p (1 - p)), with the denominator kept at least 1e-12 as
+    PyTorch's BCELoss does: one formula, finite at p in {0, 1}, and no per-element branch.
     d/dy = log(1 - p) - log p (clamped logs).
     """
+
+    fresh_gradients = True  # (p - y) / ... and the difference of the logs: new arrays
 
     @staticmethod
     def forward(ctx: Context, p: Any, y: Any, reduction: str) -> Any:
         _same_shape("binary_cross_entropy", p, y)
         xp = ctx.xp
-        log_p, log_q = _clamped_log(xp, p), _clamped_log(xp, 1 - p)
-        ctx.save(p, y, log_p, log_q)
-        return _reduced(ctx, -(y * log_p + (1 - y) * log_q), reduction)
+        q = 1 - p
+        log_p, log_q = clamped_log(xp, p), clamped_log(xp, q)
+        ctx.save(p, q, y, log_p, log_q)
+        # -(y log p + (1 - y) log q) = -(log q + y (log p - log q)): one product instead of two
+        diff = log_p - log_q
+        if reduction == "none":
+            return _reduced(ctx, -(log_q + y * diff), reduction)
+        ctx.reduction, ctx.count = reduction, p.size
+        total = -(xp.sum(log_q) + xp.vecdot(xp.reshape(y, (-1,)), xp.reshape(diff, (-1,))))
+        return total if reduction == "sum" else total / p.size
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
         xp = ctx.xp
-        p, y, log_p, log_q = ctx.saved
-        live_p, live_q = log_p > LOG_FLOOR, log_q > LOG_FLOOR
-        # divide only where the log was not clamped; elsewhere the derivative is 0 and 1/0 is never formed
-        d_p = xp.where(live_q, (1 - y) / xp.where(live_q, 1 - p, 1), 0) - xp.where(
-            live_p, y / xp.where(live_p, p, 1), 0
-        )
+        p, q, y, log_p, log_q = ctx.saved
         g = _term_grad(ctx, grad)
-        return g * d_p, (g * (log_q - log_p) if ctx.needs_input_grad[1] else None)
+        slope = p * q
+        slope = xp.maximum(slope, xp.full(slope.shape[-1:], BCE_SLOPE_FLOOR, dtype=slope.dtype))
+        d_p = p - y
+        d_p *= g
+        d_p /= slope
+        return d_p, (g * (log_q - log_p) if ctx.needs_input_grad[1] else None)
 
 
-def _clamped_log(xp: Any, p: Any) -> Any:
-    positive = p > 0
-    return xp.maximum(xp.where(positive, xp.log(xp.where(positive, p, 1)), LOG_FLOOR), LOG_FLOOR)
+BCE_SLOPE_FLOOR = 1e-12  # PyTorch's BCELoss backward divides by max(p (1 - p), 1e-12)
+
+
+def clamped_log(xp: Any, p: Any) -> Any:
+    """``max(log p, -100)`` for p in [0, 1], with no log of 0 (which would warn) and no per-element branch.
+
+    p is first raised to the dtype's smallest subnormal number (``smallest_normal * eps``), whose log
+    (-103 in float32, -744 in float64) lies below the clamp; a device that flushes subnormals to 0 gives
+    log 0 = -inf there, which the clamp also turns into -100.
+    """
+    info = xp.finfo(p.dtype)
+    floor = float(info.smallest_normal) * float(info.eps)
+    logs = xp.log(xp.maximum(p, xp.full(p.shape[-1:], floor, dtype=p.dtype)))
+    return xp.maximum(logs, xp.full(p.shape[-1:], LOG_FLOOR, dtype=p.dtype))
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
@@ -154,6 +185,11 @@ def binary_cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean")
 
     Prefer :func:`binary_cross_entropy_with_logits` when you have the logits: it is exact where this
     one has to clamp.
+
+    >>> import tinyae, tinyae.functional as F
+    >>> p, y = tinyae.tensor([0.0, 0.5]), tinyae.tensor([1.0, 1.0])
+    >>> F.binary_cross_entropy(p, y, reduction="none").numpy()  # log 0 is clamped at -100
+    array([100.       ,   0.6931472], dtype=float32)
     """
     return BinaryCrossEntropy.apply(input, target, reduction=_checked_reduction(reduction))
 
@@ -163,6 +199,8 @@ class BinaryCrossEntropyWithLogits(Function):
 
     d/dx = sigmoid(x) - y, d/dy = -x (times the term gradient).
     """
+
+    fresh_gradients = True  # backward returns only arrays it makes
 
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any, reduction: str) -> Any:
@@ -194,23 +232,48 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, reduction: s
 class GaussianKL(Function):
     """Per-sample KL(N(mu, e^log_var) || N(0, 1)) = 0.5 * sum(mu^2 + e^log_var - 1 - log_var), last axis.
 
-    ``expm1(v) - v`` computes ``e^v - 1 - v`` without the cancellation near v = 0.
+    ``expm1(v) - v`` computes ``e^v - 1 - v`` without the cancellation near v = 0.  Each term is halved
+    before it can overflow (:func:`half_expm1`), so the KL is finite wherever it is finite in the dtype.
     d/dmu = mu, d/dlog_var = 0.5 * expm1(log_var).
     """
+
+    fresh_gradients = True  # products with the output gradient
 
     @staticmethod
     def forward(ctx: Context, mu: Any, log_var: Any) -> Any:
         _same_shape("gaussian_kl", mu, log_var)
         xp = ctx.xp
-        em1 = xp.expm1(log_var)
-        ctx.save(mu, em1)
-        return 0.5 * xp.sum(mu * mu + (em1 - log_var), axis=-1)
+        half_em1 = half_expm1(xp, log_var)
+        ctx.save(mu, half_em1)
+        scaled_mu = mu * HALF_SQRT  # 0.5 mu^2 as (mu / sqrt 2)^2: no overflow while the half is finite
+        terms = scaled_mu * scaled_mu
+        terms += half_em1 - 0.5 * log_var
+        return xp.sum(terms, axis=-1)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, Any]:
-        mu, em1 = ctx.saved
+        mu, half_em1 = ctx.saved
         g = ctx.xp.expand_dims(grad, axis=-1)
-        return g * mu, 0.5 * g * em1
+        return g * mu, g * half_em1
+
+
+HALF_SQRT = 0.5**0.5
+EXP_SPLIT = 64.0  # e^64 is far from overflow in float32 (about 6e27 against 3.4e38)
+
+
+def half_expm1(xp: Any, v: Any) -> Any:
+    """``0.5 * (e^v - 1)``, finite for every v where the result is (up to v = 89.4 in float32).
+
+    Written as ``0.5 expm1(min(v, 64)) * e^(max(v, 64) - 64)``: exact below 64, and above it the two
+    factors stay finite where ``expm1(v)`` alone would overflow (from v = 88.7 in float32); no branch.
+    """
+    split = xp.full(v.shape[-1:], EXP_SPLIT, dtype=v.dtype)
+    low = xp.expm1(xp.minimum(v, split))
+    low *= 0.5
+    high = xp.maximum(v, split)
+    high -= EXP_SPLIT
+    low *= xp.exp(high)
+    return low
 
 
 def gaussian_kl(mu: Tensor, log_var: Tensor, reduction: str = "mean") -> Tensor:
@@ -218,6 +281,10 @@ def gaussian_kl(mu: Tensor, log_var: Tensor, reduction: str = "mean") -> Tensor:
 
     Shapes: mu and log_var (batch, latent).  ``reduction="mean"`` averages the per-sample KL over the
     batch, ``"sum"`` adds it up, ``"none"`` returns it per sample, shape (batch,).
+
+    >>> import tinyae, tinyae.functional as F
+    >>> F.gaussian_kl(tinyae.tensor([[0.0, 0.0]]), tinyae.tensor([[0.0, 0.0]])).item()  # N(0, 1) itself
+    0.0
     """
     return _reduce(GaussianKL.apply(mu, log_var), reduction)
 
@@ -225,15 +292,19 @@ def gaussian_kl(mu: Tensor, log_var: Tensor, reduction: str = "mean") -> Tensor:
 class SparsityKL(Function):
     """``rho log(rho / q) + (1 - rho) log((1 - rho) / (1 - q))`` per hidden unit, q the mean activation.
 
-    d/dq = -rho/q + (1 - rho)/(1 - q).  q is clipped into [eps, 1 - eps] (eps the dtype's machine
-    epsilon) so that a dead or saturated unit costs a large finite penalty instead of infinity.
+    d/dq = -rho/q + (1 - rho)/(1 - q).  q is kept inside [eps, 1 - eps] (eps the dtype's machine
+    epsilon) so that a dead or saturated unit costs a large finite penalty instead of infinity; the
+    bounds are a maximum and a minimum against rows, not a clip (which some namespaces build from masks).
     """
+
+    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, q: Any, rho: float) -> Any:
         xp = ctx.xp
         eps = float(xp.finfo(q.dtype).eps)
-        q = xp.clip(q, eps, 1 - eps)
+        row = q.shape[-1:]
+        q = xp.minimum(xp.maximum(q, xp.full(row, eps, dtype=q.dtype)), xp.full(row, 1 - eps, dtype=q.dtype))
         ctx.save(q)
         ctx.rho = rho
         return rho * xp.log(rho / q) + (1 - rho) * xp.log((1 - rho) / (1 - q))
@@ -260,8 +331,12 @@ class CrossEntropy(Function):
     """Per-sample ``-log softmax(logits)[label]``; d/dlogits = softmax(logits) - onehot(label).
 
     The labels are turned into a one-hot mask by comparison with ``arange(classes)``: no scatter or
-    fancy indexing, which the Array API (and so CuPy code written against it) does not promise.
+    fancy indexing, which the Array API (and so CuPy code written against it) does not promise.  A label
+    outside [0, classes) matches no class; its sample's loss is NaN (found on the device, where reading
+    the labels back to check them would make every step wait for the GPU).
     """
+
+    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, logits: Any, labels: Any) -> Any:
@@ -269,7 +344,9 @@ class CrossEntropy(Function):
         onehot = _one_hot(xp, logits, labels)
         log_probs = stable_log_softmax(xp, logits, axis=-1)
         ctx.save(log_probs, onehot)
-        return -xp.sum(onehot * log_probs, axis=-1)
+        picked = xp.sum(onehot * log_probs, axis=-1)
+        matched = xp.sum(onehot, axis=-1) > 0
+        return xp.where(matched, -picked, xp.full(picked.shape, float("nan"), dtype=picked.dtype))
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> tuple[Any, None]:
@@ -287,12 +364,23 @@ def _one_hot(xp: Any, logits: Any, labels: Any) -> Any:
     if not xp.isdtype(labels.dtype, "integral"):
         raise OpError(f"cross_entropy needs integer class labels, got dtype {labels.dtype}")
     classes = logits.shape[1]
-    if bool(xp.any((labels < 0) | (labels >= classes))):
-        raise OpError(f"cross_entropy: labels must lie in [0, {classes}) for {classes} classes")
     hits = xp.expand_dims(labels, axis=-1) == xp.arange(classes, dtype=labels.dtype)
     return xp.astype(hits, logits.dtype)
 
 
+def _check_host_labels(labels: Any, classes: int) -> None:
+    """Labels given as a host (NumPy) array are checked where they are: no device value is read."""
+    if not (is_host_array(labels) and labels.size and labels.dtype.kind in "iu"):
+        return
+    if int(labels.min()) < 0 or int(labels.max()) >= classes:
+        raise OpError(f"cross_entropy: labels must lie in [0, {classes}) for {classes} classes")
+
+
 def cross_entropy(logits: Tensor, labels: Tensor | Any, reduction: str = "mean") -> Tensor:
-    """Softmax cross-entropy of (batch, classes) logits against integer class labels of shape (batch,)."""
+    """Softmax cross-entropy of (batch, classes) logits against integer class labels of shape (batch,).
+
+    Host labels outside [0, classes) raise :class:`OpError`; device labels outside it give a NaN loss.
+    """
+    if logits.ndim == 2:
+        _check_host_labels(labels, logits.shape[1])
     return _reduce(CrossEntropy.apply(logits, labels), reduction)

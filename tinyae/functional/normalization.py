@@ -27,6 +27,8 @@ class BatchNorm(Function):
     Both: ``dgamma = sum(g * xhat)``, ``dbeta = sum(g)`` over the batch.
     """
 
+    fresh_gradients = True  # backward returns only arrays it makes
+
     @staticmethod
     def forward(
         ctx: Context,
@@ -54,17 +56,16 @@ class BatchNorm(Function):
             # sums times 1/n: NumPy's mean adds Python overhead comparable to the work at these sizes
             mean = xp.sum(x, axis=0) * (1.0 / n)
             centered = x - mean
-            var = xp.sum(centered * centered, axis=0) * (1.0 / n)
-            # running averages take the unbiased variance, as PyTorch and Keras do
+            # var: the unbiased variance, which the running averages take, as PyTorch and Keras do
+            xhat, inv_std, var = _normalized(xp, centered, n, eps)
             new_mean = (1 - momentum) * running_mean + momentum * mean
-            new_var = (1 - momentum) * running_var + momentum * (var * (n / (n - 1)))
+            new_var = (1 - momentum) * running_var + momentum * var
         else:
             centered = x - running_mean
-            var = running_var
             new_mean, new_var = running_mean, running_var
-        inv_std = 1 / xp.sqrt(var + eps)
-        xhat = centered  # centered is our own fresh array: normalise it in place
-        xhat *= inv_std
+            inv_std = 1 / xp.sqrt(running_var + eps)
+            xhat = centered  # centered is our own fresh array: normalise it in place
+            xhat *= inv_std
         ctx.save(xhat, inv_std, gamma)
         ctx.training, ctx.has_beta = training, beta is not None
         if gamma is None:
@@ -93,6 +94,30 @@ class BatchNorm(Function):
         dgamma = None if gamma is None else sum_gx
         dbeta = sum_g if ctx.has_beta else None
         return dx, dgamma, dbeta, None, None
+
+
+def _normalized(xp: Any, centered: Any, n: int, eps: float) -> tuple[Any, Any, Any]:
+    """``xhat = centered / sqrt(var + eps)`` (in place), ``1 / sqrt(var + eps)`` and the unbiased variance.
+
+    The squares are taken of the deviations divided by ``s``, each feature's largest deviation (at least
+    1): with deviations near 1e20, squaring them first would overflow float32 and normalise to zeros.
+    So ``xhat = centered / (s sqrt(var / s^2 + eps / s^2))``, finite for any finite batch; the variance
+    returned for the running average is kept below the dtype's largest number.
+    """
+    scaled = xp.abs(centered)
+    ones = xp.ones(centered.shape[-1:], dtype=centered.dtype)
+    scale = xp.maximum(xp.max(scaled, axis=0), ones)
+    inv_scale = 1 / scale
+    scaled *= inv_scale  # |deviation| / s, in [0, 1]: its square cannot overflow
+    scaled *= scaled
+    var_scaled = xp.sum(scaled, axis=0) * (1.0 / n)
+    inv_std = inv_scale / xp.sqrt(var_scaled + eps * (inv_scale * inv_scale))
+    xhat = centered
+    xhat *= inv_std
+    info = xp.finfo(centered.dtype)
+    largest_std = float(info.max) ** 0.5 * 0.999  # margin: the running average adds two such numbers
+    std = xp.minimum(scale * xp.sqrt(var_scaled * (n / (n - 1))), ones * largest_std)
+    return xhat, inv_std, std * std
 
 
 def batch_norm(

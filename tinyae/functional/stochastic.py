@@ -39,6 +39,10 @@ def reparameterize(mu: Tensor, log_var: Tensor, eps: Tensor) -> Tensor:
 
     ``log_var`` is the log-variance (so the standard deviation is ``exp(0.5 * log_var)``); all three have
     one shape (or broadcast to one).  Draw ``eps`` with ``x.backend.random.normal(shape, dtype)``.
+
+    >>> import tinyae, tinyae.functional as F
+    >>> F.reparameterize(tinyae.tensor([1.0]), tinyae.tensor([0.0]), tinyae.tensor([2.0])).numpy()
+    array([3.], dtype=float32)
     """
     return Reparameterize.apply(mu, log_var, eps)
 
@@ -71,7 +75,13 @@ def gaussian_noise(x: Tensor, std: float, rng: RandomGenerator | None = None) ->
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, rng: RandomGenerator | None = None) -> Tensor:
-    """Zero each entry with probability ``p``, scale the rest by ``1 / (1 - p)``; identity unless training."""
+    """Zero each entry with probability ``p``, scale the rest by ``1 / (1 - p)``; identity unless training.
+
+    >>> import tinyae, tinyae.functional as F
+    >>> x = tinyae.tensor([[1.0, 2.0]])
+    >>> F.dropout(x, 0.5, training=False) is x
+    True
+    """
     p = _check_fraction("dropout probability", p)
     if not training or p == 0.0:
         return x
