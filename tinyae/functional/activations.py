@@ -17,9 +17,8 @@ def positive_mask(xp: Any, x: Any) -> Any:
     """1.0 where x > 0, else 0.0, in x's dtype.
 
     Selecting by multiplying with this mask, rather than with ``where``, keeps the CPU from branching per
-    element: on random signs NumPy's ``where`` was 20x slower than a multiply here (100x500 float32).
-    (``sign`` would give the same mask for a relu output, but NumPy's float32 ``sign`` is 3x slower than a
-    comparison and a cast.)
+    element on random signs; a comparison and a cast is also cheaper than ``sign`` in float32 (the
+    measurements are the "traps" of ``benchmarks/ops.py``, in benchmarks/README.md).
     """
     return xp.astype(x > 0, x.dtype)
 
@@ -28,8 +27,7 @@ def clamp_min_zero(xp: Any, x: Any) -> Any:
     """``max(x, 0)`` elementwise (-inf gives 0, NaN stays NaN).
 
     Compared with a row of zeros rather than with the scalar 0: NumPy's ``maximum`` runs its fast vector
-    loop only when both operands are arrays, and took 62 us against a scalar and 26 us against a
-    broadcast row for 256x784 float32 here.
+    loop only when both operands are arrays (measured in ``benchmarks/ops.py``'s traps).
     """
     return xp.maximum(x, xp.zeros(x.shape[-1:], dtype=x.dtype))
 
