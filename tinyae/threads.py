@@ -150,7 +150,9 @@ class AdaptiveThreads:
             self._limiter = self._controller.limit(limits=threads)
             self.threads = threads
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._controller is not None and self.threads is not None:
             self._controller.limit(limits=self.original)
         self.threads = None

@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from tinyae.plots._common import PathLike, as_numpy, check_image_shape, finish, new_figure
+from tinyae.plots._common import PathLike, as_numpy, check_image_shape, figure_title, finish, new_figure
 
 __all__ = ["filter_tile", "image_grid", "reconstruction_grid", "tile_filters"]
 
@@ -100,8 +100,11 @@ def reconstruction_grid(
     path: PathLike | None = None,
     difference: bool = False,
     image_shape: tuple[int, int] = (28, 28),
+    title: str | None = None,
 ) -> Figure:
     """The first ``n`` originals in the top row and their reconstructions below them.
+
+    ``title`` goes above the grid (say there when the model is barely trained).
 
     With ``difference=True`` a third row shows ``|original - reconstruction|`` (bright = badly
     reconstructed), as anomaly-detection write-ups do to show *where* an input was not understood.
@@ -131,6 +134,8 @@ def reconstruction_grid(
         for col in range(n):
             _show(axes[row, col], stack[col], vmin, vmax)
         axes[row, 0].set_ylabel(name, fontsize=8)
+    if title:
+        figure_title(fig, title, largest=10.0)
     return finish(fig, path)
 
 

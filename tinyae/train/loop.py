@@ -172,6 +172,7 @@ def fit(
             val = None if val_loader is None else evaluate(model, val_loader, seed=seed)
             backend.synchronize()  # a GPU may still be working: wait before reading the clock
             record = _record(epoch, step, mean_loss, mean_parts, val, time.perf_counter() - start)
+            record["step_losses"] = meter.step_totals  # read with the means: no extra device reads
             history.append(record)
             bar.set_postfix(_summary(record), refresh=False)
             logger.info("epoch %d/%d: %s", epoch, epochs, _summary(record))
