@@ -17,6 +17,12 @@ class Linear(Function):
     @staticmethod
     def forward(ctx: Context, x: Any, weight: Any, bias: Any) -> Any:
         xp = ctx.xp
+        if x.ndim >= 1 and weight.ndim == 2 and x.shape[-1] != weight.shape[0]:
+            hint = "; flatten images first: x.reshape(len(x), -1)" if x.ndim > 2 else ""
+            raise OpError(
+                f"linear: input of shape {tuple(x.shape)} has {x.shape[-1]} features on its last axis, "
+                f"but the weight {tuple(weight.shape)} expects {weight.shape[0]}{hint}"
+            )
         check_matmul_shapes("linear", (1, *x.shape[-1:]), weight.shape)
         if weight.ndim != 2:
             raise OpError(f"linear needs a 2-D weight (in_features, out_features), got {tuple(weight.shape)}")

@@ -7,6 +7,8 @@
 - Callbacks, run after every epoch: :class:`EarlyStopping`, :class:`Checkpoint`, or any callable
   ``(epoch, history, model)`` that returns True or raises :class:`StopTraining` to stop.
 - :func:`pretrain_greedy`: train a stacked autoencoder layer by layer.
+- :class:`TensorBoard`: a callback writing TensorBoard event files (needs ``tensorboardX``).
+- ``fit`` options: ``clip_grad_norm=``, ``scheduler=`` (PyTorch's ``step()`` protocol), ``on_batch_end=``.
 
 >>> import numpy as np
 >>> from tinyae import models, optim, train
@@ -23,6 +25,7 @@ from tinyae.train.history import History
 from tinyae.train.loop import fit
 from tinyae.train.meter import LossMeter
 from tinyae.train.pretrain import layer_codes, pretrain_greedy
+from tinyae.train.tensorboard import TensorBoard
 
 __all__ = [
     "Callback",
@@ -31,6 +34,7 @@ __all__ = [
     "History",
     "LossMeter",
     "StopTraining",
+    "TensorBoard",
     "evaluate",
     "evaluation_mode",
     "fit",
