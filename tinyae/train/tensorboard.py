@@ -18,7 +18,7 @@ TensorBoard event files, written by the small ``tensorboardX`` package (no Tenso
 >>> model = models.Autoencoder([784, 32])
 >>> adam = optim.Adam(model.parameters(), lr=1e-3)
 >>> board = TensorBoard(tempfile.mkdtemp(), optimizer=adam, images=x[:8])  # doctest: +SKIP
->>> history = train.fit(model, adam, x, 2, callbacks=[board], on_batch_end=board.on_batch_end)  # doctest: +SKIP
+>>> _ = train.fit(model, adam, x, 2, callbacks=[board], on_batch_end=board.on_batch_end)  # doctest: +SKIP
 >>> board.close()  # doctest: +SKIP
 """
 
