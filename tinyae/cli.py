@@ -172,11 +172,11 @@ def _use_backend(name: str) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     recipe = RECIPES[args.model]
-    out = output_folder(args.out or f"out/train_{args.model}{'_quick' if args.quick else ''}")
     save = checkpoint_path(args.save) if args.save is not None else None
     _use_backend(args.backend)
     tinyae.manual_seed(args.seed)
     dataset = load_data(args.data, QUICK if args.quick else None, args.seed, args.data_dir)
+    out = output_folder(args.out or f"out/train_{args.model}{'_quick' if args.quick else ''}")
     model = recipe.build("float32", args.backend)
     lr = recipe.lr if args.lr is None else args.lr
     optimizer = recipe.optimizer(model.parameters(), lr)
@@ -308,11 +308,10 @@ def start_tutorial(args: argparse.Namespace) -> tuple[Path, data.Dataset]:
     does Ctrl-C (outside Jupyter)."""
     _interrupt_in_one_line()
     try:
-        default = f"out/{args.tutorial}{'_quick' if args.quick else ''}"
-        out = output_folder(args.out or default)
         _use_backend(args.backend)
         tinyae.manual_seed(0)
-        return out, load_data(args.data, QUICK if args.quick else None, 0, getattr(args, "data_dir", None))
+        dataset = load_data(args.data, QUICK if args.quick else None, 0, getattr(args, "data_dir", None))
+        return output_folder(args.out or f"out/{args.tutorial}{'_quick' if args.quick else ''}"), dataset
     except UserError as error:
         if "ipykernel" in sys.modules:
             raise
@@ -324,7 +323,8 @@ def _interrupt_in_one_line() -> None:
         return  # in a notebook, Ctrl-C (interrupt the kernel) must not end the kernel
 
     def stop(signum: int, frame: Any) -> None:
-        raise SystemExit("\ninterrupted (Ctrl-C); the figures written so far are kept")
+        print("\ninterrupted (Ctrl-C); the figures written so far are kept", file=sys.stderr)
+        raise SystemExit(130)
 
     signal.signal(signal.SIGINT, stop)
 
