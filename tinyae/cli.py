@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import tinyae
-from tinyae import data, plots, train
+from tinyae import data, plots, threads, train
 from tinyae.data import sources
 from tinyae.train.recipes import RECIPES, Recipe
 
@@ -43,6 +43,8 @@ __all__ = [
 
 TUTORIALS = Path(__file__).resolve().parent.parent / "tutorials"
 QUICK = 500  # training images in a --quick run
+SMOKE = "smoke run (--quick: 500 images, 1 epoch): the model is barely trained"
+_SMOKE_RUNS: set[Path] = set()  # output folders of --quick tutorial runs in this process
 
 
 class UserError(Exception):
@@ -139,7 +141,7 @@ def _info(args: argparse.Namespace) -> int:
     print("backends:")
     for name, reason in tinyae.available_backends().items():
         print(f"  {name:7s} {'available' if reason is None else 'unavailable: ' + reason}")
-    print(f"BLAS: {_blas()}")
+    print(f"BLAS: {threads.describe_blas()}")
     print("data:")
     print(f"  sample  embedded, {len(data.load_mnist_sample()[1])} MNIST digits")
     for spec in (sources.MNIST, sources.FASHION_MNIST):
@@ -149,18 +151,6 @@ def _info(args: argparse.Namespace) -> int:
             f"  {spec.name:7s} {', '.join(found) if found else 'not found locally (downloads on first use)'}"
         )
     return 0
-
-
-def _blas() -> str:
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "unknown (pip install threadpoolctl to see it)"
-    pools = [
-        f"{p.get('internal_api')} {p.get('version')}, {p.get('num_threads')} threads"
-        for p in threadpool_info()
-    ]
-    return "; ".join(pools) or "none found"
 
 
 def _use_backend(name: str) -> None:
@@ -198,7 +188,7 @@ def _train(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=not args.quiet,
     )
-    smoke = f"smoke run (--quick: {len(dataset.x_train)} images, {epochs} epoch): not a trained model"
+    smoke = SMOKE if epochs == 1 else f"smoke run (--quick: {QUICK} images, {epochs} epochs)"
     model.eval()
     with tinyae.no_grad():
         shown = dataset.x_test[:10]
@@ -311,7 +301,10 @@ def start_tutorial(args: argparse.Namespace) -> tuple[Path, data.Dataset]:
         _use_backend(args.backend)
         tinyae.manual_seed(0)
         dataset = load_data(args.data, QUICK if args.quick else None, 0, getattr(args, "data_dir", None))
-        return output_folder(args.out or f"out/{args.tutorial}{'_quick' if args.quick else ''}"), dataset
+        out = output_folder(args.out or f"out/{args.tutorial}{'_quick' if args.quick else ''}")
+        if args.quick:
+            _SMOKE_RUNS.add(out.resolve())
+        return out, dataset
     except UserError as error:
         if "ipykernel" in sys.modules:
             raise
@@ -330,8 +323,12 @@ def _interrupt_in_one_line() -> None:
 
 
 def finish_tutorial(out: Path, numbers: dict[str, Any], first_picture: str) -> None:
-    """Write the figures' numbers to ``out/numbers.json`` and say where everything went."""
+    """Write the figures' numbers to ``out/numbers.json`` and say where everything went.  After a
+    ``--quick`` run every picture gets a banner saying that it shows a smoke run."""
     (out / "numbers.json").write_text(json.dumps(numbers, indent=2))
+    if out.resolve() in _SMOKE_RUNS:
+        for picture in sorted(out.glob("*.png")):
+            plots.banner_png(picture, SMOKE)
     print(f"Done: pictures and numbers.json are in {out}/ (start with {first_picture})")
 
 

@@ -26,7 +26,7 @@ import time
 from types import TracebackType
 from typing import Any
 
-__all__ = ["AdaptiveThreads", "blas_threads", "other_cpu_use"]
+__all__ = ["AdaptiveThreads", "blas_threads", "describe_blas", "other_cpu_use"]
 
 _USER_SETTINGS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
 
@@ -46,6 +46,17 @@ def blas_threads() -> int | None:
     if controller is None:
         return None
     return max(int(pool["num_threads"]) for pool in controller.info())
+
+
+def describe_blas() -> str:
+    """One line on the loaded BLAS libraries and their thread counts (for ``tinyae info``)."""
+    controller = _controller()
+    if controller is None:
+        return "unknown (threadpoolctl is not installed, or no BLAS library is loaded)"
+    return "; ".join(
+        f"{pool.get('internal_api')} {pool.get('version')}, {pool.get('num_threads')} threads"
+        for pool in controller.info()
+    )
 
 
 def _cores() -> int:

@@ -7,7 +7,7 @@
 - Latent spaces: :func:`latent_scatter`, :func:`latent_manifold` (and :func:`manifold_image`).
 - The computation graph as Graphviz DOT text (:func:`graph`, :func:`write_graph`) or as a matplotlib
   figure (:func:`graph_figure`, a PNG without Graphviz).
-- :func:`check_png`: is a file a whole PNG of at least a given size?
+- :func:`check_png`: is a file a whole PNG of at least a given size?  :func:`banner_png` marks one.
 
 Every figure function takes NumPy arrays or Tensors (of any backend), returns a
 :class:`matplotlib.figure.Figure` and, given ``path=``, saves it atomically (PNG by default; the file's
@@ -26,13 +26,14 @@ from tinyae.plots.anomaly import auc, roc_curve, roc_plot, score_histograms
 from tinyae.plots.curves import loss_curves
 from tinyae.plots.graph import graph, write_graph
 from tinyae.plots.graph_figure import graph_figure
-from tinyae.plots.images import filter_tile, image_grid, reconstruction_grid, tile_filters
+from tinyae.plots.images import banner_png, filter_tile, image_grid, reconstruction_grid, tile_filters
 from tinyae.plots.latent import latent_manifold, latent_scatter, manifold_image
 from tinyae.plots.png import check_png
 
 __all__ = [
     "as_numpy",
     "auc",
+    "banner_png",
     "check_png",
     "filter_tile",
     "graph",

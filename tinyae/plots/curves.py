@@ -100,6 +100,10 @@ def loss_curves(history: Any, path: PathLike | None = None, title: str | None = 
                 continue
             for key, values in totals.items():
                 _plot(ax, values, names[key])
+            if max(len(v) for v in totals.values()) < 2:  # honest about a curve of one point
+                ax.text(
+                    0.5, 0.5, "one epoch: no curve yet", transform=ax.transAxes, ha="center", color="gray"
+                )
             ax.set_title("total loss")
         else:
             for k, (name, values) in enumerate(parts.items()):

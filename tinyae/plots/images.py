@@ -10,9 +10,18 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from tinyae.plots._common import PathLike, as_numpy, check_image_shape, figure_title, finish, new_figure
+from tinyae.plots._common import (
+    DPI,
+    PathLike,
+    as_numpy,
+    check_image_shape,
+    figure_title,
+    finish,
+    new_figure,
+    save_figure,
+)
 
-__all__ = ["filter_tile", "image_grid", "reconstruction_grid", "tile_filters"]
+__all__ = ["banner_png", "filter_tile", "image_grid", "reconstruction_grid", "tile_filters"]
 
 CELL = 1.0  # inches per image in a grid: 100 pixels for a 28 x 28 digit
 
@@ -215,3 +224,29 @@ def filter_tile(
     ax.set_axis_off()
     ax.set_title(title or f"first {count} filters (columns of W), each scaled to [0, 1]", fontsize=10)
     return finish(fig, path)
+
+
+def banner_png(path: PathLike, text: str, height: int = 26) -> None:
+    """Add a red line of ``text`` above the picture in the PNG file ``path`` (rewritten atomically).
+
+    Used to mark the figures of a smoke run (``--quick``) as such, whatever drew them.
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "grid.png"
+    >>> _ = image_grid([[0.0, 1.0, 1.0, 0.0]], 1, 1, image_shape=(2, 2), path=path)
+    >>> banner_png(path, "smoke run")
+    >>> from tinyae.plots import check_png
+    >>> check_png(path)
+    (100, 126)
+    """
+    from matplotlib.image import imread
+
+    picture = imread(path)
+    rows, cols = picture.shape[:2]
+    fig = Figure(figsize=(cols / DPI, (rows + height) / DPI), dpi=DPI)
+    fig.figimage(picture, xo=0, yo=0)
+    size = min(10.0, 0.95 * cols * 72 / DPI / (0.6 * max(len(text), 1)))
+    fig.text(
+        0.5, 1 - height / 2 / (rows + height), text, ha="center", va="center", color="#b00000", fontsize=size
+    )
+    save_figure(fig, path)
