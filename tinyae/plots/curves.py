@@ -104,6 +104,7 @@ def loss_curves(history: Any, path: PathLike | None = None, title: str | None = 
                 ax.text(
                     0.5, 0.5, "one epoch: no curve yet", transform=ax.transAxes, ha="center", color="gray"
                 )
+                ax.set_xlim(0.5, 1.5)
             ax.set_title("total loss")
         else:
             for k, (name, values) in enumerate(parts.items()):
