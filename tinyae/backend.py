@@ -198,7 +198,7 @@ def _make_strict(seed: int) -> Backend:
         strict = importlib.import_module("array_api_strict")
     except ImportError:
         raise BackendError(
-            "backend 'strict' needs the array-api-strict package: pip install 'tinyae[test]'"
+            "backend 'strict' needs the array-api-strict package: `pip install -e '.[test]'` in the clone"
         ) from None
     return Backend("strict", strict, strict, False, np.asarray, lambda: None, seed)
 
@@ -222,7 +222,8 @@ _FACTORIES: dict[str, Callable[[int], Backend]] = {
 _CUPY_PROBE: list[tuple[Any, str]] = []  # filled once, on first use: [(cupy module or None, reason)]
 
 _GPU_HINT = (
-    "install CuPy for CUDA 12 with `pip install 'tinyae[gpu]'` on a machine with an NVIDIA GPU and driver"
+    "install CuPy for CUDA 12 with `pip install -e '.[gpu]'` in the clone, on a machine with an NVIDIA GPU "
+    "and driver"
 )
 
 
@@ -248,7 +249,7 @@ def _run_cupy_probe() -> tuple[Any, str]:
     try:
         float((cupy.arange(4, dtype=cupy.float32) * 2).sum())
     except Exception as error:  # kernels compile at first use: a missing toolkit shows up here
-        return None, f"CuPy could not run a kernel ({error}); reinstall with `pip install 'tinyae[gpu]'`"
+        return None, f"CuPy could not run a kernel ({error}); reinstall: `pip install -e '.[gpu]'`"
     return cupy, ""
 
 
