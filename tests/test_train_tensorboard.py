@@ -71,3 +71,17 @@ def test_missing_tensorboardx_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "tensorboardX", None)
     with pytest.raises(ImportError, match=r'pip install -e "\.\[tensorboard\]"'):
         train.TensorBoard("unused")
+
+
+def test_plain_install_pulls_no_cuda_tensorboard_or_jupyter() -> None:
+    import configparser
+    import re
+
+    config = configparser.ConfigParser()
+    config.read(Path(__file__).resolve().parent.parent / "setup.cfg")
+    required = [line.strip() for line in config["options"]["install_requires"].splitlines() if line.strip()]
+    names = [re.split(r"[<>=!~\[ ;]", line, maxsplit=1)[0].lower() for line in required]
+    optional = re.compile(r"cupy|nvidia|cuda|tensorboard|jupyter|ipykernel|nbclient|notebook|pillow|torch")
+    assert names and not [name for name in names if optional.search(name)], names
+    extras = config["options.extras_require"]
+    assert "tensorboardx" in extras["tensorboard"].lower() and "pillow" in extras["tensorboard"].lower()
