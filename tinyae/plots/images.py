@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -241,7 +242,7 @@ def banner_png(path: PathLike, text: str, height: int = 26) -> None:
     """
     from matplotlib.image import imread
 
-    picture = imread(path)
+    picture = imread(os.fspath(path))
     rows, cols = picture.shape[:2]
     fig = Figure(figsize=(cols / DPI, (rows + height) / DPI), dpi=DPI)
     fig.figimage(picture, xo=0, yo=0)
