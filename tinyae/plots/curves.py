@@ -87,8 +87,6 @@ def loss_curves(history: Any, path: PathLike | None = None, title: str | None = 
         raise ValueError(f"history has no 'loss', 'val_loss' or 'parts' to draw (keys: {sorted(record)})")
     steps = _series(record.get("step_losses") or [], "step_losses")
     by_step = "loss" in totals and len(totals["loss"]) < 3 and len(steps) >= 3
-    if by_step:
-        parts = {}  # parts per epoch would be one or two points: the total per step says more
     panels = (["total"] if totals else []) + (["parts"] if parts else [])
     fig = new_figure(5.0 * len(panels), 4.0)
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
@@ -111,6 +109,11 @@ def loss_curves(history: Any, path: PathLike | None = None, title: str | None = 
                 _plot(ax, values, f"{name} (training)", color=f"C{k}")
                 if name in val_parts:
                     _plot(ax, val_parts[name], f"{name} (validation)", color=f"C{k}", linestyle="--")
+            if max(len(v) for v in parts.values()) < 2:
+                ax.text(
+                    0.5, 0.5, "one epoch: no curve yet", transform=ax.transAxes, ha="center", color="gray"
+                )
+                ax.set_xlim(0.5, 1.5)
             ax.set_title("training loss parts" if not val_parts else "loss parts")
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
