@@ -192,3 +192,19 @@ def test_tutorial_parser_ignores_a_jupyter_kernels_arguments(monkeypatch: pytest
     monkeypatch.setitem(sys.modules, "ipykernel", sys)  # ... but inside a kernel it reads no arguments
     args = parser.parse_args()
     assert args.quick is False and args.out is None and args.tutorial == "02_tensorflow_autoencoder"
+
+
+def test_a_tutorial_runs_as_a_notebook_cell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a Jupyter kernel sys.argv is the kernel's (``-f kernel.json``): the tutorial must ignore it."""
+    nbformat = pytest.importorskip("nbformat", reason="needs nbformat (Jupyter)")
+    nbclient = pytest.importorskip("nbclient", reason="needs nbclient (Jupyter)")
+    pytest.importorskip("ipykernel", reason="needs ipykernel (Jupyter)")
+    source = (ROOT / "tutorials" / "01_engine.py").read_text()
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the kernel imports tinyae from this checkout
+    monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    resources = {"metadata": {"path": str(tmp_path)}}
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3", resources=resources).execute()
+    text = "".join(output.get("text", "") for output in notebook.cells[0].outputs)
+    assert "gradcheck: analytic gradients match" in text
+    assert (tmp_path / "out" / "01_engine" / "graph.png").exists()
