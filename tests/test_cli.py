@@ -208,3 +208,13 @@ def test_a_tutorial_runs_as_a_notebook_cell(tmp_path: Path, monkeypatch: pytest.
     text = "".join(output.get("text", "") for output in notebook.cells[0].outputs)
     assert "gradcheck: analytic gradients match" in text
     assert (tmp_path / "out" / "01_engine" / "graph.png").exists()
+
+
+def test_info_reports_data_files_not_empty_folders(tmp_path: Path) -> None:
+    (tmp_path / "mnist").mkdir()  # what a failed download may leave behind
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TINYAE_DATA": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "tinyae.cli", "info"], capture_output=True, text=True, env=env
+    )
+    line = next(line for line in result.stdout.splitlines() if line.strip().startswith("mnist"))
+    assert "not found locally" in line

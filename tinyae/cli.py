@@ -145,11 +145,12 @@ def _info(args: argparse.Namespace) -> int:
     print("data:")
     print(f"  sample  embedded, {len(data.load_mnist_sample()[1])} MNIST digits")
     for spec in (sources.MNIST, sources.FASHION_MNIST):
-        places = sources.search_folders(spec, None)
-        found = [f"{where}: {folder}" for where, folder in places if folder is not None and folder.is_dir()]
-        print(
-            f"  {spec.name:7s} {', '.join(found) if found else 'not found locally (downloads on first use)'}"
-        )
+        try:  # the files themselves, not just a folder (a failed download may leave an empty one)
+            folders = {sources.locate(spec, part, download=False)[0].parent for part in ("train", "test")}
+            found = ", ".join(str(folder) for folder in sorted(folders))
+        except data.DatasetError:
+            found = "not found locally (downloads on first use)"
+        print(f"  {spec.name:7s} {found}")
     return 0
 
 
