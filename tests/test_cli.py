@@ -217,4 +217,4 @@ def test_info_reports_data_files_not_empty_folders(tmp_path: Path) -> None:
         [sys.executable, "-m", "tinyae.cli", "info"], capture_output=True, text=True, env=env
     )
     line = next(line for line in result.stdout.splitlines() if line.strip().startswith("mnist"))
-    assert "not found locally" in line
+    assert "train not here" in line and "test not here" in line

@@ -145,12 +145,13 @@ def _info(args: argparse.Namespace) -> int:
     print("data:")
     print(f"  sample  embedded, {len(data.load_mnist_sample()[1])} MNIST digits")
     for spec in (sources.MNIST, sources.FASHION_MNIST):
-        try:  # the files themselves, not just a folder (a failed download may leave an empty one)
-            folders = {sources.locate(spec, part, download=False)[0].parent for part in ("train", "test")}
-            found = ", ".join(str(folder) for folder in sorted(folders))
-        except data.DatasetError:
-            found = "not found locally (downloads on first use)"
-        print(f"  {spec.name:7s} {found}")
+        found = []  # the files themselves, not just a folder (a failed download may leave an empty one)
+        for part in ("train", "test"):
+            try:
+                found.append(f"{part} in {sources.locate(spec, part, download=False)[0].parent}")
+            except data.DatasetError:
+                found.append(f"{part} not here (downloaded on first use)")
+        print(f"  {spec.name:7s} {'; '.join(found)}")
     return 0
 
 
