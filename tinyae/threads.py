@@ -21,12 +21,15 @@ least one and at most what it had.  It starts with one thread until the first lo
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from types import TracebackType
 from typing import Any
 
 __all__ = ["AdaptiveThreads", "blas_threads", "describe_blas", "other_cpu_use"]
+
+logger = logging.getLogger(__name__)
 
 _USER_SETTINGS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
 
@@ -159,6 +162,7 @@ class AdaptiveThreads:
     def _set(self, threads: int) -> None:
         if threads != self.threads:
             self._limiter = self._controller.limit(limits=threads)
+            logger.debug("BLAS threads: %s -> %d", self.threads, threads)
             self.threads = threads
 
     def __exit__(
