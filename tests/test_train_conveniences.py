@@ -115,16 +115,23 @@ def test_adaptive_threads_follow_the_other_processes(monkeypatch: pytest.MonkeyP
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
     monkeypatch.setattr(threads, "_cores", lambda: 4)
+    monkeypatch.setattr(threads, "_running_now", lambda: 0)  # nothing else runs at the start
+    with threads.AdaptiveThreads(interval=0.0, setting="auto") as control:
+        assert control.threads == original  # a quiet start keeps BLAS as it was
+    monkeypatch.setattr(threads, "_running_now", lambda: 2)  # others run at the start
     with threads.AdaptiveThreads(interval=0.0, setting="auto") as control:
         assert control.threads == 1 and threads.blas_threads() == 1  # until the first look
         control.original = 4
-        monkeypatch.setattr(control._clock, "others", lambda: 0.2)  # an idle machine
+        monkeypatch.setattr(control._clock, "others", lambda: 0.2)  # an idle machine ...
+        control.check()
+        assert control.threads == 1  # ... more threads only when two looks in a row agree
         control.check()
         assert control.threads == 4
         monkeypatch.setattr(control._clock, "others", lambda: 2.7)  # others hold about 3 of 4 cores
         control.check()
-        assert control.threads == 1
+        assert control.threads == 1  # fewer at once
         monkeypatch.setattr(control._clock, "others", lambda: 1.0)
+        control.check()
         control.check()
         assert control.threads == 3
         control.original = original  # what leaving gives back

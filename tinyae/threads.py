@@ -8,7 +8,8 @@ On an idle machine the extra threads do help a little.
 :class:`AdaptiveThreads` keeps the best of both.  While it is active (``fit`` uses it around training), it
 looks every ``interval`` seconds at how much CPU *other* processes used (``/proc/stat`` minus this
 process's own time on Linux, the load average elsewhere) and gives BLAS only the cores that are left, at
-least one and at most what it had.  It starts with one thread until the first look.  Nothing changes when
+least one and at most what it had.  It starts from the number of other threads running at that instant,
+gives up threads at once and takes more only when two looks in a row agree.  Nothing changes when
 ``threadpoolctl`` is not installed, on a GPU backend, or when ``TINYAE_BLAS_THREADS`` says otherwise:
 
 - ``TINYAE_BLAS_THREADS=auto`` (the default): adapt as above;
@@ -105,6 +106,19 @@ def _loadavg_others() -> float | None:
         return None
 
 
+def _running_now() -> int:
+    """Other threads running or ready to run at this instant (``procs_running`` less this one); 1 when
+    the system cannot say, so that a start without information is the safe one."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            for line in stat:
+                if line.startswith("procs_running"):
+                    return max(int(line.split()[1]) - 1, 0)
+    except (OSError, ValueError):
+        pass
+    return 1
+
+
 def other_cpu_use(seconds: float = 0.2) -> float | None:
     """Cores used by other processes over the next ``seconds`` (None when the system cannot say)."""
     clock = _CpuClock()
@@ -146,7 +160,9 @@ class AdaptiveThreads:
             return self
         self._clock = _CpuClock()
         self._next = time.monotonic() + self.interval
-        self._set(1)  # safe until the first look: one thread never waits for a busy core
+        busy_now = _running_now()  # no waiting: at first, trust how many others run at this instant
+        self._set(self.original if busy_now == 0 else 1)
+        self._wanted_before = self.threads or 1
         return self
 
     def check(self) -> None:
@@ -157,7 +173,11 @@ class AdaptiveThreads:
         others = self._clock.others()
         if others is not None:
             free = int(_cores() - others + 0.5)  # a core counts as taken when others use half of it
-            self._set(max(1, min(self.original, free)))
+            wanted = max(1, min(self.original, free))
+            # fewer threads at once; more only after two looks in a row agree (a busy machine flickers)
+            if wanted < (self.threads or 1) or self._wanted_before >= wanted:
+                self._set(wanted)
+            self._wanted_before = wanted
 
     def _set(self, threads: int) -> None:
         if threads != self.threads:
