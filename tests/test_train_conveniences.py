@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -150,3 +155,26 @@ def test_thread_settings_are_checked_and_respected(monkeypatch: pytest.MonkeyPat
 def test_other_cpu_use_measures_a_busy_process() -> None:
     used = threads.other_cpu_use(0.1)
     assert used is None or used >= 0.0
+
+
+def test_busy_machine_benchmark_runs_each_setting(tmp_path: Path) -> None:
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "busy_machine.py"
+    out = tmp_path / "busy.json"
+    command = f"{sys.executable} -c pass"
+    args = [
+        sys.executable,
+        str(script),
+        "--command",
+        command,
+        "--busy",
+        "0,1",
+        "--repeats",
+        "1",
+        "--json",
+        str(out),
+    ]
+    result = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    seconds = json.loads(out.read_text())["seconds"]
+    assert sorted(seconds) == ["0", "1"] and sorted(seconds["1"]) == ["adaptive", "default", "one"]
+    assert "x quiet" in result.stdout
