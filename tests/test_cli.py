@@ -218,3 +218,24 @@ def test_info_reports_data_files_not_empty_folders(tmp_path: Path) -> None:
     )
     line = next(line for line in result.stdout.splitlines() if line.strip().startswith("mnist"))
     assert "train not here" in line and "test not here" in line
+
+
+def test_ctrl_c_ends_training_with_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    args = [sys.executable, "-m", "tinyae.cli", "train", "ae", "--quiet", "--epochs", "500", "--out", "o"]
+    child = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "o").exists() and time.monotonic() < deadline:  # training has started
+        time.sleep(0.2)
+    time.sleep(1.0)
+    os.killpg(child.pid, signal.SIGINT)
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == 130 and err.strip() == "tinyae: interrupted (Ctrl-C)", err
