@@ -143,7 +143,7 @@ def test_nothing_found_offline_lists_every_place(tmp_path: Path, monkeypatch: py
         f"  - user cache: {tmp_path / 'cache' / 'tinyae' / 'mnist'} (folder does not exist)",
         f"  - system datasets folder: {tmp_path / 'system' / 'mnist'} (folder does not exist)",
         "Downloading was turned off (download=False).",
-        "pass data_dir=<their folder>",
+        "pass data_dir=FOLDER",
     ):
         assert line in message
     monkeypatch.delenv("TINYAE_DATA")

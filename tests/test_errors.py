@@ -28,7 +28,7 @@ def test_matmul_needs_matrices(backend: tinyae.Backend) -> None:
 
 def test_linear_shape_mismatch_names_both_shapes(backend: tinyae.Backend) -> None:
     x, w = tinyae.tensor(np.ones((2, 3))), tinyae.tensor(np.ones((4, 5)))
-    with pytest.raises(tinyae.OpError, match=r"\(1, 3\) and \(4, 5\)"):
+    with pytest.raises(tinyae.OpError, match=r"input of shape \(2, 3\).*weight \(4, 5\)"):
         F.linear(x, w)
     with pytest.raises(tinyae.OpError, match=r"bias of shape \(4,\) does not fit weight \(3, 5\)"):
         F.linear(x, tinyae.tensor(np.ones((3, 5))), tinyae.tensor(np.ones(4)))
@@ -114,7 +114,7 @@ def test_cupy_without_cupy_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(backend_module, "_CUPY_PROBE", [])
     monkeypatch.setitem(sys.modules, "cupy", None)  # import cupy -> ImportError
     backend_module._instances.pop("cupy", None)
-    with pytest.raises(tinyae.BackendError, match=r"cupy is not installed.*pip install 'tinyae\[gpu\]'"):
+    with pytest.raises(tinyae.BackendError, match=r"cupy is not installed.*pip install -e '\.\[gpu\]'"):
         tinyae.get_backend("cupy")
     assert "not installed" in tinyae.available_backends()["cupy"]
 

@@ -382,6 +382,7 @@ PLOT_MODULES = [
     "tinyae.plots.anomaly",
     "tinyae.plots.curves",
     "tinyae.plots.graph",
+    "tinyae.plots.graph_figure",
     "tinyae.plots.images",
     "tinyae.plots.latent",
     "tinyae.plots.png",
@@ -392,3 +393,34 @@ PLOT_MODULES = [
 def test_docstring_examples(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_graph_figure_draws_every_node_to_a_png(tmp_path: Path) -> None:
+    import tinyae.functional as F
+
+    x = tinyae.tensor(np.ones((2, 3)))
+    W = tinyae.tensor(np.full((3, 2), 0.5), requires_grad=True)
+    loss = F.l2_loss(F.sigmoid(F.linear(x, W)) - 1.0)
+    fig = plots.graph_figure(loss, tmp_path / "graph.png", names={"x": x, "W": W})
+    labels = sorted(t.get_text().split("\n")[0] for t in fig.axes[0].texts if t.get_text())
+    assert labels == sorted(["L2Loss", "Sub", "Sigmoid", "Linear", "x", "W"])
+    plots.check_png(tmp_path / "graph.png", min_size=(400, 150))
+
+
+def test_roc_curves_that_coincide_stay_visible() -> None:
+    perfect = (np.array([0.1, 0.2, 0.8, 0.9]), np.array([0, 0, 1, 1]))
+    fig = plots.roc_plot({"a": perfect, "b": perfect, "c": perfect})
+    ax = fig.axes[0]
+    curves = ax.lines[:3]
+    assert len({str(line.get_linestyle()) for line in curves}) == 3  # each its own dash pattern
+    widths = [line.get_linewidth() for line in curves]
+    assert widths == sorted(widths, reverse=True) and widths[0] > widths[-1]  # later ones inside earlier
+    assert ax.get_xlim()[0] < 0  # the curves along x = 0 are not hidden by the left edge
+
+
+def test_long_titles_fit_inside_the_figure(tmp_path: Path) -> None:
+    title = "batch-norm autoencoder (relu): mean L2 error norm per epoch, training and validation, two panels"
+    fig = plots.loss_curves({"loss": [3.0, 2.0, 1.0]}, path=tmp_path / "loss.png", title=title)
+    fig.canvas.draw()
+    box = fig._suptitle.get_window_extent()
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width  # not clipped at either side

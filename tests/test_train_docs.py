@@ -16,6 +16,7 @@ MODULES = [
     "tinyae.train.loop",
     "tinyae.train.meter",
     "tinyae.train.pretrain",
+    "tinyae.train.recipes",
 ]
 
 

@@ -24,6 +24,7 @@ from tinyae.backend import (
 )
 from tinyae.gradcheck import GradcheckError, gradcheck
 from tinyae.io import CheckpointError, load, save
+from tinyae.summary import summary
 from tinyae.tensor import Context, Function, OpError, Tensor, tensor
 
 __version__ = "0.1.0"
@@ -53,6 +54,7 @@ __all__ = [
     "optim",
     "save",
     "set_backend",
+    "summary",
     "tensor",
     "train",
     "use_backend",

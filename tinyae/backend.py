@@ -191,7 +191,9 @@ def _make_strict(seed: int) -> Backend:
     try:
         strict = importlib.import_module("array_api_strict")
     except ImportError:
-        raise BackendError("backend 'strict' needs array-api-strict: pip install 'tinyae[test]'") from None
+        raise BackendError(
+            "backend 'strict' needs the array-api-strict package: `pip install -e '.[test]'` in the clone"
+        ) from None
     return Backend("strict", strict, strict, False, np.asarray, lambda: None, seed)
 
 
@@ -220,9 +222,10 @@ _FACTORIES: dict[str, Callable[[int], Backend]] = {
 _CUPY_PROBE: list[tuple[Any, str]] = []  # filled once, on first use: [((cupy, compat) or None, reason)]
 
 _GPU_HINT = (
-    "on a machine with an NVIDIA GPU: pip install 'tinyae[gpu]' (CUDA 12) or 'tinyae[gpu13]' (CUDA 13)"
+    "on a machine with an NVIDIA GPU and driver, in the clone: pip install -e '.[gpu]' (CUDA 12) or "
+    "pip install -e '.[gpu13]' (CUDA 13)"
 )
-_CTK_HINT = "CuPy 14 needs the CUDA toolkit from its [ctk] extra: pip install 'tinyae[gpu]'"
+_CTK_HINT = "CuPy 14 needs the CUDA toolkit from its [ctk] extra: pip install -e '.[gpu]' in the clone"
 _IGNORED_AT_IMPORT = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
 
 

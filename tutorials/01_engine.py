@@ -15,21 +15,19 @@ Run it:  python tutorials/01_engine.py  [--backend strict] [--quick] [--out DIR]
 # %%
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
 import tinyae
 import tinyae.functional as F
-from tinyae import plots
+from tinyae import cli, plots
 
 
 # %%
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="tinyae tutorial 1: the engine")
+    parser = cli.Parser(description="tinyae tutorial 1: the engine")  # argparse; also runs in Jupyter
     parser.add_argument("--backend", default="numpy", help="numpy (default), strict, or cupy on a GPU")
     parser.add_argument("--quick", action="store_true", help="smaller sizes (used by the test suite)")
     parser.add_argument("--out", default="out/01_engine", help="folder for the numbers this step writes")
@@ -53,8 +51,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"loss = {loss.item():.4f}, made by {loss.node.op.__name__}, from {y.node.op.__name__}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    plots.write_graph(loss, out / "graph.dot", names={"x": x, "W": W, "b": b, "c": c})
-    print(f"the graph, as Graphviz text: {out / 'graph.dot'} (render it with `dot -Tpng`)")
+    leaves = {"x": x, "W": W, "b": b, "c": c}
+    plots.graph_figure(loss, out / "graph.png", names=leaves)  # drawn by matplotlib
+    plots.write_graph(loss, out / "graph.dot", names=leaves)  # the same graph as Graphviz text
+    print(f"the graph: {out / 'graph.png'} (and {out / 'graph.dot'} for Graphviz's `dot -Tpng`)")
 
     # Step 3: backward.  Every leaf that requires a gradient now holds d loss / d leaf, shaped like itself.
     loss.backward()
@@ -87,5 +87,4 @@ def main(argv: list[str] | None = None) -> None:
 
 # %%
 if __name__ == "__main__":
-    # In a Jupyter kernel, sys.argv holds the kernel's own arguments (-f file.json): use the defaults there.
-    main([] if "ipykernel" in sys.modules else None)
+    main()  # in a Jupyter kernel, cli.Parser ignores the kernel's own arguments (-f file.json)

@@ -8,7 +8,7 @@ Settings reproduced (the TensorFlow autoencoder post): layers 784-500-300-20-300
 hidden and code layers, sigmoid output, loss ``tf.nn.l2_loss`` = 0.5 * sum of squared errors over the
 batch (``loss="l2"``), Adam (at its usual learning rate, 0.001), batches of 100.  The post trains on
 the 55,000 MNIST images; the default here is the 4,000 training digits of the embedded sample for 30
-epochs (about 15 s in all on 2 cores).
+epochs.
 
 Anomaly detection: a second autoencoder with the same settings is trained on every training digit except
 one (``--anomaly-digit``, default 2).  On the test set, the held-out digit is the anomaly and the

@@ -12,7 +12,7 @@ Settings reproduced (the Theano autoencoder tutorial): 784-500 with sigmoid unit
 summed over the pixels and averaged over the batch (``loss="bce"``), SGD with learning rate 0.1,
 batches of 20; then 100 and 10 hidden units with the same settings.  The tutorial trains 15 epochs on
 50,000 images (37,500 updates); the default here is 50 epochs of the 4,000-image sample (10,000 updates
-per model, about 25 s in all on 2 cores).  Weights start from ``xavier_uniform`` (Theano multiplies
+per model).  Weights start from ``xavier_uniform`` (Theano multiplies
 that range by 4 for sigmoid units).
 
 ``--faithful`` uses the tutorial's own start, ``init="sigmoid_uniform"`` (uniform on ``+-4 sqrt(6 /

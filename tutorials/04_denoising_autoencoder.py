@@ -13,7 +13,7 @@ Corruption happens only in training mode; in evaluation mode the model sees the 
 Settings reproduced (the Theano denoising autoencoder tutorial): the tied 784-500 sigmoid model of step
 3 (cross-entropy, SGD with learning rate 0.1, batches of 20) trained twice, without corruption and with
 30% masking noise.  The tutorial trains 15 epochs of 50,000 images; the default here is 40 epochs of
-the 4,000-image sample per model (8,000 updates, about 25 s in all on 2 cores).
+the 4,000-image sample per model (8,000 updates).
 
 Run it:  python tutorials/04_denoising_autoencoder.py  [--quick] [--backend strict|cupy]
          [--data sample|mnist|fashion] [--epochs N] [--noise-level P] [--out DIR]

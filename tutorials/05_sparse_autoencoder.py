@@ -15,8 +15,7 @@ Settings reproduced (the UFLDL sparse autoencoder exercise on MNIST): 784-196-78
 (untied weights), rho = 0.1, beta = 3, lambda = 0.003.  UFLDL minimises the loss with 400 full-batch
 L-BFGS iterations on 10,000 images; tinyae has no L-BFGS, so Adam (learning rate 0.01, batches of 500)
 takes its place, for 300 epochs of the 4,000-image sample (2,400 updates).  A second model with
-beta = 0 (no sparsity penalty, the same weight decay) shows what the penalty changes.  About 30 s in
-all on 2 cores.
+beta = 0 (no sparsity penalty, the same weight decay) shows what the penalty changes.
 
 Run it:  python tutorials/05_sparse_autoencoder.py  [--quick] [--backend strict|cupy]
          [--data sample|mnist|fashion] [--epochs N] [--out DIR]

@@ -6,6 +6,7 @@ and ``"fashion"`` are the full sets, found locally or downloaded (see :func:`loa
 
 from __future__ import annotations
 
+import os
 from typing import NamedTuple
 
 import numpy as np
@@ -28,12 +29,18 @@ class Dataset(NamedTuple):
     y_test: np.ndarray
 
 
-def load_dataset(name: str = "sample", limit: int | None = None, seed: int = 0) -> Dataset:
+def load_dataset(
+    name: str = "sample",
+    limit: int | None = None,
+    seed: int = 0,
+    data_dir: str | os.PathLike[str] | None = None,
+) -> Dataset:
     """Train and test arrays of dataset ``name`` (``"sample"``, ``"mnist"`` or ``"fashion"``).
 
     The sample has no official split, so a seeded 4,000 / 1,000 split of it is used; the full sets use
     their 55,000 training and 10,000 test images.  ``limit`` keeps at most that many training images
-    (and a fifth as many test images), for quick runs.
+    (and a fifth as many test images), for quick runs.  ``data_dir`` is a folder holding the full sets'
+    files (searched first; see :mod:`tinyae.data.sources`).
 
     >>> data = load_dataset("sample", limit=500)
     >>> data.x_train.shape, data.x_test.shape
@@ -46,8 +53,8 @@ def load_dataset(name: str = "sample", limit: int | None = None, seed: int = 0) 
         (x_train, y_train), (x_test, y_test) = train_val_split(images, labels, val_size=0.2, seed=seed)
     elif name in ("mnist", "fashion"):
         loader = load_mnist if name == "mnist" else load_fashion_mnist
-        x_train, y_train = loader("train")
-        x_test, y_test = loader("test")
+        x_train, y_train = loader("train", data_dir=data_dir)
+        x_test, y_test = loader("test", data_dir=data_dir)
     else:
         raise ValueError(f"unknown dataset {name!r}; choose one of {DATASETS}")
     if limit is not None:

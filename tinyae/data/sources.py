@@ -242,7 +242,9 @@ def _not_found(spec: DatasetSpec, part: str, tried: list[str], download_note: st
         "To supply them, download the files from one of these addresses:",
         *(f"    {mirror}" for mirror in spec.mirrors),
         f"and put them (gzip-compressed or unpacked) in {cache_dir(spec)}, or in a folder named "
-        f"{spec.name} inside the folder that TINYAE_DATA names, or pass data_dir=<their folder>.",
+        f"{spec.name} inside the folder that TINYAE_DATA names, or name their folder: "
+        f"`tinyae train ae --data {'fashion' if 'fashion' in spec.name else 'mnist'} --data-dir FOLDER`, "
+        "or pass data_dir=FOLDER in Python (load_dataset, load_mnist).",
     ]
     if spec.hint:
         lines.append(spec.hint)

@@ -56,7 +56,13 @@ def _outer_sum(a: Any, b: Any) -> Any:
 def _linear_error(x: Any, weight: Any, w: Any, bias: Any) -> OpError:
     """The error that says which of x (..., in), W and b (out,) do not fit together."""
     if weight.ndim != 2:
-        return OpError(f"linear needs a 2-D weight, got {tuple(weight.shape)}")
+        return OpError(f"linear needs a 2-D weight (in_features, out_features), got {tuple(weight.shape)}")
+    if x.ndim >= 1 and x.shape[-1] != w.shape[0]:
+        hint = "; flatten images first: x.reshape(len(x), -1)" if x.ndim > 2 else ""
+        return OpError(
+            f"linear: input of shape {tuple(x.shape)} has {x.shape[-1]} features on its last axis, "
+            f"but the weight {tuple(weight.shape)} expects {w.shape[0]}{hint}"
+        )
     try:
         check_matmul_shapes("linear", (1, *x.shape[-1:]), w.shape)
     except OpError as error:

@@ -8,6 +8,7 @@ list to leak into, no display needed, nothing to close.  The PNG renderer (Agg) 
 from __future__ import annotations
 
 import os
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,16 @@ from tinyae.backend import backend_of
 from tinyae.data.fileio import atomic_write
 from tinyae.tensor import Tensor
 
-__all__ = ["DPI", "PathLike", "as_numpy", "check_image_shape", "finish", "new_figure", "save_figure"]
+__all__ = [
+    "DPI",
+    "PathLike",
+    "as_numpy",
+    "check_image_shape",
+    "figure_title",
+    "finish",
+    "new_figure",
+    "save_figure",
+]
 
 DPI = 100  # figure sizes below are in inches; at 100 dpi a 6 x 4 figure is a 600 x 400 PNG
 
@@ -75,6 +85,20 @@ def save_figure(fig: Figure, path: PathLike) -> Path:
     with atomic_write(target) as handle:
         fig.savefig(handle, format=fmt, dpi=DPI)
     return target
+
+
+def figure_title(fig: Figure, title: str, largest: float = 12.0) -> None:
+    """Put ``title`` above the figure, in a font small enough (and wrapped if need be) to fit its width.
+
+    A suptitle is not clipped by constrained layout but may run past the figure's edges; a character is
+    about 0.6 of the font size wide, so the size follows from the width in points.
+    """
+    width_pt = fig.get_figwidth() * 72 * 0.95
+    size = min(largest, width_pt / (0.6 * max(len(title), 1)))
+    if size < 8.0:  # too long for one line at a readable size: wrap it
+        size = 8.0
+        title = "\n".join(textwrap.wrap(title, width=max(int(width_pt / (0.6 * size)), 10)))
+    fig.suptitle(title, fontsize=size)
 
 
 def finish(fig: Figure, path: PathLike | None) -> Figure:

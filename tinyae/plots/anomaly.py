@@ -125,7 +125,9 @@ def roc_plot(
 ) -> Figure:
     """ROC curves of several scores, ``{"name": (scores, labels)}``, with each AUC in the legend.
 
-    The dotted diagonal is a score that knows nothing (AUC 0.5).
+    The dotted diagonal is a score that knows nothing (AUC 0.5).  Curves that coincide (several perfect
+    scores run up the left edge together) stay visible: each has its own dash pattern and a narrower line
+    than the one before, and the axes start a little left of 0 so that the edge itself is not hidden.
 
     Examples
     --------
@@ -137,12 +139,15 @@ def roc_plot(
         raise ValueError("roc_plot needs at least one (scores, labels) pair")
     fig = new_figure(5.0, 5.0)
     ax = fig.add_subplot()
-    for name, (scores, labels) in curves.items():
+    styles = ["-", "--", "-.", (0, (1, 1)), (0, (5, 1, 1, 1, 1, 1))]
+    for k, (name, (scores, labels)) in enumerate(curves.items()):
         fpr, tpr, _ = roc_curve(scores, labels)
-        ax.plot(fpr, tpr, label=f"{name} (AUC = {auc(fpr, tpr):.3f})")
+        width = max(4.5 - 1.2 * k, 1.0)  # the first drawn widest: later ones run on top, inside it
+        style = styles[k % len(styles)]
+        ax.plot(fpr, tpr, linestyle=style, linewidth=width, label=f"{name} (AUC = {auc(fpr, tpr):.3f})")
     ax.plot([0, 1], [0, 1], linestyle=":", color="gray", label="chance (AUC = 0.5)")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.01)
+    ax.set_xlim(-0.02, 1.0)
+    ax.set_ylim(0, 1.02)
     ax.set_aspect("equal")
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate")

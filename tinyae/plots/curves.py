@@ -10,7 +10,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from tinyae.plots._common import PathLike, as_numpy, finish, new_figure
+from tinyae.plots._common import PathLike, as_numpy, figure_title, finish, new_figure
 
 __all__ = ["loss_curves"]
 
@@ -24,6 +24,8 @@ def _history_dict(history: Any) -> Mapping[str, Any]:
             "val_loss": history.val_loss,
             "parts": history.parts,
             "val_parts": getattr(history, "val_parts", {}),
+            "step_losses": getattr(history, "step_losses", []),
+            "epoch_ends": [r.get("step") for r in history if r.get("val_loss") is not None],
         }
     raise TypeError(
         f"loss_curves needs a dict or a History (loss, val_loss, parts), not {type(history).__name__}"
@@ -37,14 +39,17 @@ def _series(values: Any, name: str) -> np.ndarray:
     return array
 
 
-def _plot(ax: Axes, values: np.ndarray, label: str, **style: Any) -> None:
-    epochs = np.arange(1, len(values) + 1)
+def _plot(ax: Axes, values: np.ndarray, label: str, x: Any = None, **style: Any) -> None:
+    epochs = np.arange(1, len(values) + 1) if x is None else np.asarray(x)
     # a marker on every point keeps a one-epoch history visible
     ax.plot(epochs, values, marker="o", markersize=3, label=label, **style)
 
 
 def loss_curves(history: Any, path: PathLike | None = None, title: str | None = None) -> Figure:
     """Loss per epoch: the total for training and validation, and each part of the training loss.
+
+    A run of one or two epochs has too few points for a curve: when the history holds the loss of every
+    step (``fit``'s histories do, as ``"step_losses"``), the total is drawn per step instead.
 
     Parameters
     ----------
@@ -80,20 +85,35 @@ def loss_curves(history: Any, path: PathLike | None = None, title: str | None = 
     }
     if not totals and not parts:
         raise ValueError(f"history has no 'loss', 'val_loss' or 'parts' to draw (keys: {sorted(record)})")
+    steps = _series(record.get("step_losses") or [], "step_losses")
+    by_step = "loss" in totals and len(totals["loss"]) < 3 and len(steps) >= 3
     panels = (["total"] if totals else []) + (["parts"] if parts else [])
     fig = new_figure(5.0 * len(panels), 4.0)
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, panel in zip(axes, panels, strict=True):
         if panel == "total":
             names = {"loss": "training", "val_loss": "validation"}
+            if by_step:
+                _plot_by_step(ax, steps, totals.get("val_loss"), record.get("epoch_ends") or [])
+                continue
             for key, values in totals.items():
                 _plot(ax, values, names[key])
+            if max(len(v) for v in totals.values()) < 2:  # honest about a curve of one point
+                ax.text(
+                    0.5, 0.5, "one epoch: no curve yet", transform=ax.transAxes, ha="center", color="gray"
+                )
+                ax.set_xlim(0.5, 1.5)
             ax.set_title("total loss")
         else:
             for k, (name, values) in enumerate(parts.items()):
                 _plot(ax, values, f"{name} (training)", color=f"C{k}")
                 if name in val_parts:
                     _plot(ax, val_parts[name], f"{name} (validation)", color=f"C{k}", linestyle="--")
+            if max(len(v) for v in parts.values()) < 2:
+                ax.text(
+                    0.5, 0.5, "one epoch: no curve yet", transform=ax.transAxes, ha="center", color="gray"
+                )
+                ax.set_xlim(0.5, 1.5)
             ax.set_title("training loss parts" if not val_parts else "loss parts")
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -101,5 +121,18 @@ def loss_curves(history: Any, path: PathLike | None = None, title: str | None = 
         ax.grid(True, alpha=0.3)
         ax.legend()
     if title:
-        fig.suptitle(title)
+        figure_title(fig, title)
     return finish(fig, path)
+
+
+def _plot_by_step(ax: Axes, steps: np.ndarray, val: np.ndarray | None, epoch_ends: list[int]) -> None:
+    """The training loss of every step, and the validation loss at the end of each epoch."""
+    ax.plot(np.arange(1, len(steps) + 1), steps, linewidth=1, label="training (each step)")
+    if val is not None and len(epoch_ends) == len(val):
+        ax.plot(epoch_ends, val, "s", markersize=6, label="validation (end of epoch)")
+    ax.set_title("total loss per step")
+    ax.set_xlabel("step")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("loss")
+    ax.grid(True, alpha=0.3)
+    ax.legend()

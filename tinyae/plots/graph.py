@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 from tinyae.backend import dtype_name
 from tinyae.data.fileio import atomic_write
 from tinyae.plots._common import PathLike
 from tinyae.tensor import Context, Tensor
 
-__all__ = ["graph", "write_graph"]
+__all__ = ["GraphNode", "graph", "graph_nodes", "write_graph"]
 
 
 def _quote(text: str) -> str:
@@ -48,10 +49,39 @@ def graph(tensor: Tensor, names: Mapping[str, Tensor] | None = None) -> str:
       n2 -> n1;
     }
     """
+    nodes, edges = graph_nodes(tensor, names)
+    lines = ["digraph tinyae {", '  node [fontname="Helvetica", fontsize=10];']
+    for node in nodes:
+        if node.kind == "leaf":
+            fill = ', style=filled, fillcolor="#fff2cc"' if node.trainable else ""
+            lines.append(f"  {node.id} [label={_quote(node.label)}, shape=ellipse{fill}];")
+        else:
+            border = ", peripheries=2" if node.root else ""
+            style = f'shape=box, style=filled, fillcolor="#cfe2f3"{border}'
+            lines.append(f"  {node.id} [label={_quote(node.label)}, {style}];")
+    lines.extend(f"  {source} -> {target};" for source, target in edges)
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+class GraphNode(NamedTuple):
+    """One node of a drawn graph: an op (``kind="op"``) or a leaf tensor (``kind="leaf"``)."""
+
+    id: str
+    label: str
+    kind: str
+    trainable: bool  # a leaf that requires a gradient
+    root: bool  # the op that made the tensor drawn
+
+
+def graph_nodes(
+    tensor: Tensor, names: Mapping[str, Tensor] | None = None
+) -> tuple[list[GraphNode], list[tuple[str, str]]]:
+    """The nodes (breadth first from ``tensor``) and the edges ``(input, op)`` of its graph."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"graph() needs a Tensor, not {type(tensor).__name__}")
     leaf_names = {id(t): name for name, t in (names or {}).items()}
-    ids: dict[int, str] = {}  # id of an op's Context, or of a leaf tensor -> DOT node id
+    ids: dict[int, str] = {}  # id of an op's Context, or of a leaf tensor -> node id
     queue: deque[Context | Tensor] = deque()  # a node's inputs are the nodes that made them, or leaves
 
     def node_id(item: Context | Tensor) -> str:
@@ -62,8 +92,8 @@ def graph(tensor: Tensor, names: Mapping[str, Tensor] | None = None) -> str:
             queue.append(item)
         return ids[id(item)]
 
-    lines = ["digraph tinyae {", '  node [fontname="Helvetica", fontsize=10];']
-    edges: list[str] = []
+    nodes: list[GraphNode] = []
+    edges: list[tuple[str, str]] = []
     node_id(tensor)
     while queue:
         item = queue.popleft()
@@ -74,21 +104,17 @@ def graph(tensor: Tensor, names: Mapping[str, Tensor] | None = None) -> str:
             )
             if id(item) in leaf_names:
                 label = f"{leaf_names[id(item)]}\n{label}"
-            fill = ', style=filled, fillcolor="#fff2cc"' if item.requires_grad else ""
-            lines.append(f"  {me} [label={_quote(label)}, shape=ellipse{fill}];")
+            nodes.append(GraphNode(me, label, "leaf", item.requires_grad, False))
             continue
         if item.released:
             raise ValueError(
                 f"the graph through {item.op.__name__} was freed by backward(); call graph() before "
                 "backward(), or call backward(retain_graph=True)"
             )
-        border = ", peripheries=2" if item is tensor.node else ""
         label = f"{item.op.__name__}\n{_shape(item.out_shape)}"
-        lines.append(f'  {me} [label={_quote(label)}, shape=box, style=filled, fillcolor="#cfe2f3"{border}];')
-        edges.extend(f"  {node_id(source)} -> {me};" for source in item.inputs if source is not None)
-    lines.extend(edges)
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+        nodes.append(GraphNode(me, label, "op", False, item is tensor.node))
+        edges.extend((node_id(source), me) for source in item.inputs if source is not None)
+    return nodes, edges
 
 
 def write_graph(tensor: Tensor, path: PathLike, names: Mapping[str, Tensor] | None = None) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,9 +11,18 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from tinyae.plots._common import PathLike, as_numpy, check_image_shape, finish, new_figure
+from tinyae.plots._common import (
+    DPI,
+    PathLike,
+    as_numpy,
+    check_image_shape,
+    figure_title,
+    finish,
+    new_figure,
+    save_figure,
+)
 
-__all__ = ["filter_tile", "image_grid", "reconstruction_grid", "tile_filters"]
+__all__ = ["banner_png", "filter_tile", "image_grid", "reconstruction_grid", "tile_filters"]
 
 CELL = 1.0  # inches per image in a grid: 100 pixels for a 28 x 28 digit
 
@@ -100,8 +110,11 @@ def reconstruction_grid(
     path: PathLike | None = None,
     difference: bool = False,
     image_shape: tuple[int, int] = (28, 28),
+    title: str | None = None,
 ) -> Figure:
     """The first ``n`` originals in the top row and their reconstructions below them.
+
+    ``title`` goes above the grid (say there when the model is barely trained).
 
     With ``difference=True`` a third row shows ``|original - reconstruction|`` (bright = badly
     reconstructed), as anomaly-detection write-ups do to show *where* an input was not understood.
@@ -131,6 +144,8 @@ def reconstruction_grid(
         for col in range(n):
             _show(axes[row, col], stack[col], vmin, vmax)
         axes[row, 0].set_ylabel(name, fontsize=8)
+    if title:
+        figure_title(fig, title, largest=10.0)
     return finish(fig, path)
 
 
@@ -210,3 +225,29 @@ def filter_tile(
     ax.set_axis_off()
     ax.set_title(title or f"first {count} filters (columns of W), each scaled to [0, 1]", fontsize=10)
     return finish(fig, path)
+
+
+def banner_png(path: PathLike, text: str, height: int = 26) -> None:
+    """Add a red line of ``text`` above the picture in the PNG file ``path`` (rewritten atomically).
+
+    Used to mark the figures of a smoke run (``--quick``) as such, whatever drew them.
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "grid.png"
+    >>> _ = image_grid([[0.0, 1.0, 1.0, 0.0]], 1, 1, image_shape=(2, 2), path=path)
+    >>> banner_png(path, "smoke run")
+    >>> from tinyae.plots import check_png
+    >>> check_png(path)
+    (100, 126)
+    """
+    from matplotlib.image import imread
+
+    picture = imread(os.fspath(path))
+    rows, cols = picture.shape[:2]
+    fig = Figure(figsize=(cols / DPI, (rows + height) / DPI), dpi=DPI)
+    fig.figimage(picture, xo=0, yo=0)
+    size = min(10.0, 0.95 * cols * 72 / DPI / (0.6 * max(len(text), 1)))
+    fig.text(
+        0.5, 1 - height / 2 / (rows + height), text, ha="center", va="center", color="#b00000", fontsize=size
+    )
+    save_figure(fig, path)

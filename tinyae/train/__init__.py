@@ -8,6 +8,8 @@
   ``(epoch, history, model)`` that returns True or raises :class:`StopTraining` to stop.
 - :func:`pretrain_greedy`: train a stacked autoencoder layer by layer; :func:`pretrain_end_to_end`: all
   layers at once.
+- :class:`TensorBoard`: a callback writing TensorBoard event files (needs ``tensorboardX``).
+- ``fit`` options: ``clip_grad_norm=``, ``scheduler=`` (PyTorch's ``step()`` protocol), ``on_batch_end=``.
 
 >>> import numpy as np
 >>> from tinyae import models, optim, train
@@ -24,6 +26,7 @@ from tinyae.train.history import History
 from tinyae.train.loop import fit
 from tinyae.train.meter import LossMeter
 from tinyae.train.pretrain import layer_codes, pretrain_end_to_end, pretrain_greedy
+from tinyae.train.tensorboard import TensorBoard
 
 __all__ = [
     "Callback",
@@ -32,6 +35,7 @@ __all__ = [
     "History",
     "LossMeter",
     "StopTraining",
+    "TensorBoard",
     "evaluate",
     "evaluation_mode",
     "fit",

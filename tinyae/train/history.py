@@ -16,6 +16,7 @@ class History:
         {"epoch": 3, "step": 96, "loss": 0.21, "parts": {"reconstruction": 0.2, "kl": 0.01},
          "val_loss": 0.23, "val_parts": {...}, "seconds": 1.7}
 
+    Records made by ``fit`` also hold ``"step_losses"``: the total loss of each of the epoch's steps.
     ``step`` counts the batches trained so far, ``seconds`` is the epoch's wall time (training and
     validation), and ``val_loss``/``val_parts`` are None without validation data.
 
@@ -59,6 +60,11 @@ class History:
     def val_parts(self) -> dict[str, list[float]]:
         """Each validation loss part by name (epochs with validation only)."""
         return _columns(r["val_parts"] for r in self.epochs if r.get("val_parts") is not None)
+
+    @property
+    def step_losses(self) -> list[float]:
+        """The total loss of every step, all epochs in order (empty for records without them)."""
+        return [value for r in self.epochs for value in r.get("step_losses") or []]
 
     @property
     def seconds(self) -> list[float]:

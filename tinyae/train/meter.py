@@ -53,6 +53,7 @@ class LossMeter:
         self.sizes: list[int] = []  # samples per step: the weights of the mean
         self.totals: list[Any] = []  # 0-d backend arrays, one per step
         self.parts: dict[str, list[Any]] = {}
+        self.step_totals: list[float] = []  # the totals as numbers, filled by means()
 
     def add(self, total: Tensor, parts: dict[str, Tensor], size: int) -> None:
         """Record one step's total and parts (their arrays only: the graph is not kept alive)."""
@@ -76,7 +77,7 @@ class LossMeter:
         """
         if not self.sizes:
             raise ValueError("no batches: the data holds fewer samples than one batch (drop_last?)")
-        totals = self._read(self.totals)
+        totals = self.step_totals = self._read(self.totals)
         parts = {name: self._read(values) for name, values in self.parts.items()}
         if check:
             for index, value in enumerate(totals):
