@@ -187,6 +187,7 @@ def test_ctrl_c_ends_a_tutorial_with_one_line(tmp_path: Path) -> None:
 def test_tutorial_parser_ignores_a_jupyter_kernels_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
     parser = cli.tutorial_parser("02_tensorflow_autoencoder", "a test", "epochs")
     monkeypatch.setattr(sys, "argv", ["ipykernel_launcher.py", "-f", "/tmp/kernel-1.json"])
+    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)  # other tests may have imported it
     with pytest.raises(SystemExit):
         parser.parse_args()  # a plain script run this way is refused ...
     monkeypatch.setitem(sys.modules, "ipykernel", sys)  # ... but inside a kernel it reads no arguments

@@ -117,29 +117,18 @@ def build(name: str) -> Any:
     return tiny[name]()
 
 
-# Known reads in tinyae/functional/losses.py (helper opspeed's file, asked to remove them); when they are gone
-# these cases XPASS and the marks should be deleted.
-OPEN_READS = {
-    "sparse": "SparsityKL.forward (kl_sparsity) clips q with xp.clip, boolean-mask indexing on CuPy",
-    "classifier": "cross_entropy's _one_hot checks the labels with bool(xp.any(...)), one host read a step",
-}
 MODEL_NAMES = [
-    pytest.param(name, marks=pytest.mark.xfail(reason=OPEN_READS[name], raises=AssertionError))
-    if name in OPEN_READS
-    else name
-    for name in [
-        "plain",
-        "tied",
-        "denoising",
-        "denoising-gaussian",
-        "sparse",
-        "contractive",
-        "batch-norm",
-        "stacked",
-        "vae",
-        "vae-gaussian",
-        "classifier",
-    ]
+    "plain",
+    "tied",
+    "denoising",
+    "denoising-gaussian",
+    "sparse",
+    "contractive",
+    "batch-norm",
+    "stacked",
+    "vae",
+    "vae-gaussian",
+    "classifier",
 ]
 OPTIMIZERS: dict[str, Callable[[Any], optim.Optimizer]] = {
     "adam": lambda params: optim.Adam(params, lr=1e-3),
