@@ -4,9 +4,11 @@ The runner takes each fenced block whose language is ``python`` (or ``py``, ``py
 namespace per file (a later block may use what an earlier one defined, as a reader would), inside a fresh
 working folder.  A block with ``>>>`` prompts is a doctest (its printed output is compared, ``...``
 matches anything); any other block is executed.  A block that cannot run here says so, with the reason,
-in a comment on the line before it::
+in a comment on the line before it, and a block that needs an optional package names it, so that it runs
+wherever the package is installed and is skipped elsewhere::
 
     <!-- not run: needs a GPU -->
+    <!-- needs: torch -->
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ FENCE = re.compile(
     r"^(?P<indent>[ \t]*)```(?P<lang>[\w+-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.M | re.S
 )
 NOT_RUN = re.compile(r"<!--\s*not run\s*:?(?P<reason>.*?)-->\s*$")
+NEEDS = re.compile(r"<!--\s*needs\s*:\s*(?P<modules>[\w., ]+?)\s*-->\s*$")
 
 
 @dataclass
@@ -54,6 +57,10 @@ def python_blocks(text: str) -> list[Block]:
         before = text[: match.start()].rstrip().splitlines()
         marker = NOT_RUN.search(before[-1]) if before else None
         skip = None if marker is None else marker["reason"].strip()
+        needs = NEEDS.search(before[-1]) if before else None
+        if needs is not None:
+            missing = [m for m in re.split(r"[,\s]+", needs["modules"]) if m and not _importable(m)]
+            skip = f"needs {', '.join(missing)}, not installed here" if missing else None
         if skip == "":
             raise ValueError(
                 f"line {text.count(chr(10), 0, match.start()) + 1}: '<!-- not run -->' needs a reason"
@@ -62,6 +69,14 @@ def python_blocks(text: str) -> list[Block]:
         code = "\n".join(line[indent:] for line in match["body"].splitlines())
         blocks.append(Block(text.count("\n", 0, match.start()) + 1, code, skip))
     return blocks
+
+
+def _importable(module: str) -> bool:
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
 
 
 def run_markdown(path: Path) -> tuple[int, int]:
@@ -126,3 +141,13 @@ def test_runner_catches_broken_blocks_and_honours_reasons(tmp_path: Path) -> Non
 def test_docstring_examples(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
+
+
+def test_a_block_that_needs_a_missing_package_is_skipped_and_one_that_is_installed_runs() -> None:
+    text = (
+        "<!-- needs: no_such_package_here -->\n```python\nimport no_such_package_here\n```\n\n"
+        "<!-- needs: numpy -->\n```python\nimport numpy\n```\n"
+    )
+    first, second = python_blocks(text)
+    assert first.skip == "needs no_such_package_here, not installed here"
+    assert second.skip is None
