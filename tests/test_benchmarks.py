@@ -181,3 +181,28 @@ def test_breakdown_quick(tmp_path: Path) -> None:
         assert sum(parts.values()) == pytest.approx(result["step_seconds"], rel=1e-9)
     assert "Reparameterize.forward" in report["results"]["W5"]["parts"]
     assert "ms a step" in stdout
+
+
+def test_compare_trees_times_this_checkout_against_itself() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(BENCHMARKS / "compare_trees.py"),
+            str(BENCHMARKS.parent),
+            str(BENCHMARKS.parent),
+            "--workloads",
+            "W2",
+            "--rounds",
+            "1",
+            "--steps",
+            "2",
+            "--warmup",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| W2 |")]
+    assert len(rows) == 2 and all(float(row.split("|")[3]) > 0 for row in rows)
