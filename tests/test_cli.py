@@ -162,24 +162,31 @@ def test_tutorial_lists_both_tracks_and_refuses_unknown_ones(tmp_path: Path) -> 
     assert unknown.returncode == 2 and unknown.stderr.startswith("tinyae: error: no tutorial '99'")
 
 
-def test_ctrl_c_ends_a_tutorial_with_one_line(tmp_path: Path) -> None:
+def interrupted(args: list[str], cwd: Path, started: Path) -> tuple[int, str]:
+    """Run ``python -m tinyae.cli *args``, wait until it has made ``started``, then press Ctrl-C (SIGINT to
+    the whole process group, as a terminal does); the exit status and what it wrote to stderr."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     child = subprocess.Popen(
-        [sys.executable, "-m", "tinyae.cli", "tutorial", "2", "--out", str(tmp_path / "t2")],
+        [sys.executable, "-m", "tinyae.cli", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        cwd=tmp_path,
+        cwd=cwd,
         env=env,
         start_new_session=True,
     )
     deadline = time.monotonic() + 120
-    while not (tmp_path / "t2").exists() and time.monotonic() < deadline:  # the tutorial has started
+    while not started.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     time.sleep(1.0)
-    os.killpg(child.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
+    os.killpg(child.pid, signal.SIGINT)
     _, err = child.communicate(timeout=120)
-    assert child.returncode == 130, err
+    return child.returncode, err
+
+
+def test_ctrl_c_ends_a_tutorial_with_one_line(tmp_path: Path) -> None:
+    code, err = interrupted(["tutorial", "2", "--out", str(tmp_path / "t2")], tmp_path, tmp_path / "t2")
+    assert code == 130, err
     lines = [line for line in err.splitlines() if line.strip()]
     assert "Traceback" not in err and len(lines) == 1 and "interrupted" in lines[0], err
 
@@ -222,21 +229,6 @@ def test_info_reports_data_files_not_empty_folders(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_ends_training_with_one_line(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    args = [sys.executable, "-m", "tinyae.cli", "train", "ae", "--quiet", "--epochs", "500", "--out", "o"]
-    child = subprocess.Popen(
-        args,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    while not (tmp_path / "o").exists() and time.monotonic() < deadline:  # training has started
-        time.sleep(0.2)
-    time.sleep(1.0)
-    os.killpg(child.pid, signal.SIGINT)
-    _, err = child.communicate(timeout=120)
-    assert child.returncode == 130 and err.strip() == "tinyae: interrupted (Ctrl-C)", err
+    args = ["train", "ae", "--quiet", "--epochs", "500", "--out", "o"]
+    code, err = interrupted(args, tmp_path, tmp_path / "o")
+    assert code == 130 and err.strip() == "tinyae: interrupted (Ctrl-C)", err
