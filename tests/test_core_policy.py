@@ -116,3 +116,9 @@ def test_reading_budget_is_met() -> None:
 def test_an_op_needs_a_tensor_among_its_inputs() -> None:
     with pytest.raises(TypeError, match=r"Exp needs at least one tensor input"):
         F.exp(np.ones(2))  # type: ignore[arg-type]
+
+
+def test_every_module_of_the_package_is_under_400_lines() -> None:
+    # DESIGN.md: small modules with one job each; a file that grows past 400 lines wants splitting
+    sizes = {p.relative_to(ROOT): len(p.read_text().splitlines()) for p in (ROOT / "tinyae").rglob("*.py")}
+    assert {path: n for path, n in sizes.items() if n >= 400} == {}

@@ -213,11 +213,7 @@ def _make_cupy(seed: int) -> Backend:
         raise BackendError(f"backend 'cupy' is unavailable: {_one_line(error)}") from error
 
 
-_FACTORIES: dict[str, Callable[[int], Backend]] = {
-    "numpy": _make_numpy,
-    "cupy": _make_cupy,
-    "strict": _make_strict,
-}
+_FACTORIES: dict[str, Callable[..., Backend]] = dict(numpy=_make_numpy, cupy=_make_cupy, strict=_make_strict)
 
 _CUPY_PROBE: list[tuple[Any, str]] = []  # filled once, on first use: [((cupy, compat) or None, reason)]
 
