@@ -23,13 +23,18 @@ def positive_mask(xp: Any, x: Any) -> Any:
     return xp.astype(x > 0, x.dtype)
 
 
-def clamp_min_zero(xp: Any, x: Any) -> Any:
-    """``max(x, 0)`` elementwise (-inf gives 0, NaN stays NaN).
+def at_least(xp: Any, x: Any, low: float) -> Any:
+    """``max(x, low)`` elementwise (NaN stays NaN), in x's dtype.
 
-    Compared with a row of zeros rather than with the scalar 0: NumPy's ``maximum`` runs its fast vector
+    Compared with a row of ``low`` rather than with the scalar: NumPy's ``maximum`` runs its fast vector
     loop only when both operands are arrays (measured in ``benchmarks/ops.py``'s traps).
     """
-    return xp.maximum(x, xp.zeros(x.shape[-1:], dtype=x.dtype))
+    return xp.maximum(x, xp.full(x.shape[-1:], low, dtype=x.dtype))
+
+
+def at_most(xp: Any, x: Any, high: float) -> Any:
+    """``min(x, high)`` elementwise (NaN stays NaN), in x's dtype, against a row as :func:`at_least`."""
+    return xp.minimum(x, xp.full(x.shape[-1:], high, dtype=x.dtype))
 
 
 def stable_sigmoid(xp: Any, x: Any, e: Any) -> Any:
@@ -103,7 +108,7 @@ class ReLU(Function):
     def forward(ctx: Context, x: Any) -> Any:
         xp = ctx.xp
         ctx.save(positive_mask(xp, x))  # the slope
-        return clamp_min_zero(xp, x)  # not x * mask: -inf * 0 would be nan
+        return at_least(xp, x, 0.0)  # not x * mask: -inf * 0 would be nan
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
@@ -139,7 +144,7 @@ class Softplus(Function):
         xp = ctx.xp
         e = exp_neg_abs(xp, x)
         ctx.save(x, e)
-        return clamp_min_zero(xp, x) + xp.log1p(e)
+        return at_least(xp, x, 0.0) + xp.log1p(e)
 
     @staticmethod
     def backward(ctx: Context, grad: Any) -> Any:
@@ -171,7 +176,7 @@ def stable_log_softmax(xp: Any, x: Any, axis: int) -> Any:
     A +inf logit is first lowered to the dtype's largest number (else inf - inf = nan): it then takes all
     the probability, as in the limit, and the other entries get a huge negative finite log-probability.
     """
-    x = xp.minimum(x, xp.full(x.shape[-1:], float(xp.finfo(x.dtype).max), dtype=x.dtype))
+    x = at_most(xp, x, float(xp.finfo(x.dtype).max))
     top = xp.max(x, axis=axis, keepdims=True)
     top = xp.where(xp.isfinite(top), top, 0)  # a row of all -inf would otherwise give inf - inf = nan
     shifted = x - top

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from tinyae.backend import is_host_array
-from tinyae.functional.activations import clamp_min_zero, exp_neg_abs, stable_log_softmax, stable_sigmoid
+from tinyae.functional.activations import at_least, at_most, exp_neg_abs, stable_log_softmax, stable_sigmoid
 from tinyae.tensor import Context, Function, OpError, Tensor
 
 __all__ = [
@@ -156,8 +156,7 @@ class BinaryCrossEntropy(Function):
         xp = ctx.xp
         p, q, y, log_p, log_q = ctx.saved
         g = _term_grad(ctx, grad)
-        slope = p * q
-        slope = xp.maximum(slope, xp.full(slope.shape[-1:], BCE_SLOPE_FLOOR, dtype=slope.dtype))
+        slope = at_least(xp, p * q, BCE_SLOPE_FLOOR)
         d_p = p - y
         d_p *= g
         d_p /= slope
@@ -176,8 +175,7 @@ def clamped_log(xp: Any, p: Any) -> Any:
     """
     info = xp.finfo(p.dtype)
     floor = float(info.smallest_normal) * float(info.eps)
-    logs = xp.log(xp.maximum(p, xp.full(p.shape[-1:], floor, dtype=p.dtype)))
-    return xp.maximum(logs, xp.full(p.shape[-1:], LOG_FLOOR, dtype=p.dtype))
+    return at_least(xp, xp.log(at_least(xp, p, floor)), LOG_FLOOR)
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
@@ -208,7 +206,7 @@ class BinaryCrossEntropyWithLogits(Function):
         xp = ctx.xp
         e = exp_neg_abs(xp, x)
         ctx.save(x, y, e)
-        terms = clamp_min_zero(xp, x)
+        terms = at_least(xp, x, 0.0)
         terms -= x * y
         terms += xp.log1p(e)
         return _reduced(ctx, terms, reduction)
@@ -267,10 +265,9 @@ def half_expm1(xp: Any, v: Any) -> Any:
     Written as ``0.5 expm1(min(v, 64)) * e^(max(v, 64) - 64)``: exact below 64, and above it the two
     factors stay finite where ``expm1(v)`` alone would overflow (from v = 88.7 in float32); no branch.
     """
-    split = xp.full(v.shape[-1:], EXP_SPLIT, dtype=v.dtype)
-    low = xp.expm1(xp.minimum(v, split))
+    low = xp.expm1(at_most(xp, v, EXP_SPLIT))
     low *= 0.5
-    high = xp.maximum(v, split)
+    high = at_least(xp, v, EXP_SPLIT)
     high -= EXP_SPLIT
     low *= xp.exp(high)
     return low
@@ -303,8 +300,7 @@ class SparsityKL(Function):
     def forward(ctx: Context, q: Any, rho: float) -> Any:
         xp = ctx.xp
         eps = float(xp.finfo(q.dtype).eps)
-        row = q.shape[-1:]
-        q = xp.minimum(xp.maximum(q, xp.full(row, eps, dtype=q.dtype)), xp.full(row, 1 - eps, dtype=q.dtype))
+        q = at_most(xp, at_least(xp, q, eps), 1 - eps)
         ctx.save(q)
         ctx.rho = rho
         return rho * xp.log(rho / q) + (1 - rho) * xp.log((1 - rho) / (1 - q))

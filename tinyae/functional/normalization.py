@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from tinyae.functional.activations import at_least, at_most
 from tinyae.tensor import Context, Function, OpError, Tensor
 
 __all__ = ["BatchNormResult", "batch_norm"]
@@ -105,8 +106,7 @@ def _normalized(xp: Any, centered: Any, n: int, eps: float) -> tuple[Any, Any, A
     returned for the running average is kept below the dtype's largest number.
     """
     scaled = xp.abs(centered)
-    ones = xp.ones(centered.shape[-1:], dtype=centered.dtype)
-    scale = xp.maximum(xp.max(scaled, axis=0), ones)
+    scale = at_least(xp, xp.max(scaled, axis=0), 1.0)
     inv_scale = 1 / scale
     scaled *= inv_scale  # |deviation| / s, in [0, 1]: its square cannot overflow
     scaled *= scaled
@@ -116,7 +116,7 @@ def _normalized(xp: Any, centered: Any, n: int, eps: float) -> tuple[Any, Any, A
     xhat *= inv_std
     info = xp.finfo(centered.dtype)
     largest_std = float(info.max) ** 0.5 * 0.999  # margin: the running average adds two such numbers
-    std = xp.minimum(scale * xp.sqrt(var_scaled * (n / (n - 1))), ones * largest_std)
+    std = at_most(xp, scale * xp.sqrt(var_scaled * (n / (n - 1))), largest_std)
     return xhat, inv_std, std * std
 
 
