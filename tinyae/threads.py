@@ -146,7 +146,6 @@ class AdaptiveThreads:
         self.interval = interval
         self.threads: int | None = None  # what BLAS uses now (None: left alone)
         self._controller: Any = None
-        self._limiter: Any = None
 
     def __enter__(self) -> AdaptiveThreads:
         if self.setting == "off":
@@ -181,7 +180,7 @@ class AdaptiveThreads:
 
     def _set(self, threads: int) -> None:
         if threads != self.threads:
-            self._limiter = self._controller.limit(limits=threads)
+            self._controller.limit(limits=threads)
             logger.debug("BLAS threads: %s -> %d", self.threads, threads)
             self.threads = threads
 
